@@ -1,0 +1,217 @@
+//! The user ABI of xv6-riscv that this kernel keeps exactly (see `shared/ABI.md`), plus the
+//! project's own extension calls numbered above 23.
+//!
+//! Everything here is a plain constant or a byte layout: no logic, no `unsafe`, no allocation,
+//! so the kernel, the user library and host tools share one definition.
+#![no_std]
+#![forbid(unsafe_code)]
+
+/// System-call numbers (`a7` at `ecall`).
+pub mod sys {
+    pub const FORK: usize = 1;
+    pub const EXIT: usize = 2;
+    pub const WAIT: usize = 3;
+    pub const PIPE: usize = 4;
+    pub const READ: usize = 5;
+    pub const KILL: usize = 6;
+    pub const EXEC: usize = 7;
+    pub const FSTAT: usize = 8;
+    pub const CHDIR: usize = 9;
+    pub const DUP: usize = 10;
+    pub const GETPID: usize = 11;
+    pub const SBRK: usize = 12;
+    pub const PAUSE: usize = 13;
+    pub const UPTIME: usize = 14;
+    pub const OPEN: usize = 15;
+    pub const WRITE: usize = 16;
+    pub const MKNOD: usize = 17;
+    pub const UNLINK: usize = 18;
+    pub const LINK: usize = 19;
+    pub const MKDIR: usize = 20;
+    pub const CLOSE: usize = 21;
+    pub const MMAP: usize = 22;
+    pub const MUNMAP: usize = 23;
+    /// Extension: `void poweroff(int status)`: stop the machine; QEMU exits with `status`.
+    pub const POWEROFF: usize = 24;
+    /// Extension: `uint64 kstat(int counter)`: read one kernel counter (see [`super::kstat`]).
+    pub const KSTAT: usize = 25;
+}
+
+/// Counter identifiers for the `kstat` extension call.
+pub mod kstat {
+    /// Physical pages currently free in the page allocator.
+    pub const FREE_PAGES: usize = 0;
+    /// Disk blocks read by the block driver since boot.
+    pub const DISK_READS: usize = 1;
+    /// Disk blocks written by the block driver since boot.
+    pub const DISK_WRITES: usize = 2;
+    /// Total physical pages managed by the page allocator.
+    pub const TOTAL_PAGES: usize = 3;
+    /// Number of counters; `kstat(n)` for `n >= COUNT` fails.
+    pub const COUNT: usize = 4;
+}
+
+/// `sbrk` growth types (second argument).
+pub const SBRK_EAGER: usize = 1;
+pub const SBRK_LAZY: usize = 2;
+
+/// `open` flags.
+pub const O_RDONLY: usize = 0x000;
+pub const O_WRONLY: usize = 0x001;
+pub const O_RDWR: usize = 0x002;
+pub const O_CREATE: usize = 0x200;
+pub const O_TRUNC: usize = 0x400;
+
+/// `mmap` protection bits.
+pub const PROT_NONE: usize = 0;
+pub const PROT_READ: usize = 1;
+pub const PROT_WRITE: usize = 2;
+pub const PROT_EXEC: usize = 4;
+
+/// `mmap` flags (Linux values).
+pub const MAP_SHARED: usize = 0x01;
+pub const MAP_PRIVATE: usize = 0x02;
+pub const MAP_FIXED: usize = 0x10;
+pub const MAP_ANONYMOUS: usize = 0x20;
+pub const MAP_POPULATE: usize = 0x8000;
+pub const MAP_FIXED_NOREPLACE: usize = 0x10_0000;
+
+/// Inode types as `fstat` reports them.
+pub const T_DIR: i16 = 1;
+pub const T_FILE: i16 = 2;
+pub const T_DEVICE: i16 = 3;
+
+/// Device major number of the console.
+pub const CONSOLE_MAJOR: i16 = 1;
+
+/// Limits user programs assume.
+pub const MAXARG: usize = 32;
+pub const MAXPATH: usize = 128;
+pub const NOFILE: usize = 16;
+pub const DIRSIZ: usize = 14;
+pub const BSIZE: usize = 1024;
+
+/// Page size and the top of the user address space.
+pub const PGSIZE: usize = 4096;
+pub const MAXVA: usize = 1 << 38;
+/// The trampoline page: the highest page of the user half.
+pub const TRAMPOLINE: usize = MAXVA - PGSIZE;
+/// The trap frame page, just below the trampoline.
+pub const TRAPFRAME: usize = TRAMPOLINE - PGSIZE;
+/// First address no user access may touch: the top four pages of the user half are the
+/// kernel's (trap frame, trampoline and two reserved pages), per ABI.md.
+pub const USER_TOP: usize = MAXVA - 4 * PGSIZE;
+
+/// Timer: one tick is this many `time` units (10 MHz timebase: 0.1 s).
+pub const TICK_TIME_UNITS: u64 = 1_000_000;
+
+/// `struct stat { int dev; uint ino; short type; short nlink; uint64 size; }`, 24 bytes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stat {
+    pub dev: i32,
+    pub ino: u32,
+    pub typ: i16,
+    pub nlink: i16,
+    pub size: u64,
+}
+
+impl Stat {
+    /// Size of the C layout in bytes.
+    pub const SIZE: usize = 24;
+
+    /// The C layout: little-endian fields at offsets 0, 4, 8, 10, 16 (12..16 is padding).
+    pub fn to_bytes(&self) -> [u8; Self::SIZE] {
+        let mut b = [0u8; Self::SIZE];
+        b[0..4].copy_from_slice(&self.dev.to_le_bytes());
+        b[4..8].copy_from_slice(&self.ino.to_le_bytes());
+        b[8..10].copy_from_slice(&self.typ.to_le_bytes());
+        b[10..12].copy_from_slice(&self.nlink.to_le_bytes());
+        b[16..24].copy_from_slice(&self.size.to_le_bytes());
+        b
+    }
+
+    /// Parses the C layout.
+    pub fn from_bytes(b: &[u8; Self::SIZE]) -> Stat {
+        Stat {
+            dev: i32::from_le_bytes([b[0], b[1], b[2], b[3]]),
+            ino: u32::from_le_bytes([b[4], b[5], b[6], b[7]]),
+            typ: i16::from_le_bytes([b[8], b[9]]),
+            nlink: i16::from_le_bytes([b[10], b[11]]),
+            size: u64::from_le_bytes([b[16], b[17], b[18], b[19], b[20], b[21], b[22], b[23]]),
+        }
+    }
+}
+
+/// Kernel error codes. User programs only ever see -1; the code names the reason inside the
+/// kernel and in diagnostics.
+#[repr(i32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Errno {
+    /// Operation not permitted.
+    Perm = 1,
+    /// No such file or directory.
+    NoEnt = 2,
+    /// No such process.
+    Srch = 3,
+    /// I/O error.
+    Io = 5,
+    /// Argument list too long.
+    TooBig = 7,
+    /// Exec format error.
+    NoExec = 8,
+    /// Bad file descriptor.
+    BadF = 9,
+    /// No children.
+    Child = 10,
+    /// Out of memory.
+    NoMem = 12,
+    /// Permission denied (access mode).
+    Access = 13,
+    /// Bad address.
+    Fault = 14,
+    /// File exists.
+    Exist = 17,
+    /// Cross-device link.
+    XDev = 18,
+    /// Not a directory.
+    NotDir = 20,
+    /// Is a directory.
+    IsDir = 21,
+    /// Invalid argument.
+    Inval = 22,
+    /// Too many open files.
+    MFile = 24,
+    /// No space left on device.
+    NoSpc = 28,
+    /// Broken pipe.
+    Pipe = 32,
+    /// File name too long.
+    NameTooLong = 36,
+    /// Function not implemented.
+    NoSys = 38,
+    /// Directory not empty.
+    NotEmpty = 39,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stat_layout_matches_c() {
+        let s = Stat { dev: 1, ino: 2, typ: T_FILE, nlink: 3, size: 0x1122_3344_5566_7788 };
+        let b = s.to_bytes();
+        assert_eq!(b[4], 2);
+        assert_eq!(b[8], 2);
+        assert_eq!(b[10], 3);
+        assert_eq!(b[16], 0x88);
+        assert_eq!(Stat::from_bytes(&b), s);
+    }
+
+    #[test]
+    fn trap_pages_sit_at_top_of_sv39_user_half() {
+        assert_eq!(TRAMPOLINE, 0x3f_ffff_f000);
+        assert_eq!(TRAPFRAME, 0x3f_ffff_e000);
+        assert_eq!(USER_TOP, 0x3f_ffff_c000);
+    }
+}

@@ -1,0 +1,369 @@
+//! The on-disk format of the file system, shared by the host tool `mkfs` and the kernel.
+//!
+//! The layout follows xv6's: 1024-byte blocks; block 0 unused (boot), block 1 the superblock,
+//! then the write-ahead log (a header block and its data blocks), the inode blocks, the free-block
+//! bitmap, and the data blocks. One difference: an inode has 11 direct block addresses, one
+//! singly-indirect and one doubly-indirect address, so a file can hold 11 + 256 + 256 * 256
+//! blocks (a little over 64 MiB). All integers are little-endian.
+//!
+//! This crate is pure: encode/decode and layout arithmetic, no I/O, no `unsafe`.
+#![no_std]
+#![forbid(unsafe_code)]
+
+/// Block size in bytes.
+pub const BSIZE: usize = 1024;
+/// Magic number in the superblock.
+pub const FSMAGIC: u32 = 0x1020_3040;
+/// Inode number of the root directory.
+pub const ROOTINO: u32 = 1;
+/// Direct block addresses per inode.
+pub const NDIRECT: usize = 11;
+/// Block addresses per indirect block.
+pub const NINDIRECT: usize = BSIZE / 4;
+/// Index of the singly-indirect address in `DiskInode::addrs`.
+pub const SINGLE_INDIRECT: usize = NDIRECT;
+/// Index of the doubly-indirect address in `DiskInode::addrs`.
+pub const DOUBLE_INDIRECT: usize = NDIRECT + 1;
+/// Number of addresses in an inode.
+pub const NADDRS: usize = NDIRECT + 2;
+/// Largest file, in blocks.
+pub const MAXFILE: usize = NDIRECT + NINDIRECT + NINDIRECT * NINDIRECT;
+/// Bytes per on-disk inode.
+pub const DINODE_SIZE: usize = 64;
+/// Inodes per block.
+pub const IPB: usize = BSIZE / DINODE_SIZE;
+/// Bitmap bits per block.
+pub const BPB: usize = BSIZE * 8;
+/// Longest name in a directory entry.
+pub const DIRSIZ: usize = 14;
+/// Bytes per directory entry.
+pub const DIRENT_SIZE: usize = 16;
+/// Most blocks one file-system operation may write (sizes the log).
+pub const MAXOPBLOCKS: usize = 10;
+/// Data blocks in the on-disk log.
+pub const LOGBLOCKS: usize = MAXOPBLOCKS * 3;
+
+/// Inode types.
+pub const T_FREE: i16 = 0;
+pub const T_DIR: i16 = 1;
+pub const T_FILE: i16 = 2;
+pub const T_DEVICE: i16 = 3;
+
+fn get_u32(b: &[u8], off: usize) -> u32 {
+    u32::from_le_bytes([b[off], b[off + 1], b[off + 2], b[off + 3]])
+}
+
+fn put_u32(b: &mut [u8], off: usize, v: u32) {
+    b[off..off + 4].copy_from_slice(&v.to_le_bytes());
+}
+
+fn get_i16(b: &[u8], off: usize) -> i16 {
+    i16::from_le_bytes([b[off], b[off + 1]])
+}
+
+fn put_i16(b: &mut [u8], off: usize, v: i16) {
+    b[off..off + 2].copy_from_slice(&v.to_le_bytes());
+}
+
+/// The superblock (block 1): where each region of the disk starts and how big it is.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SuperBlock {
+    pub magic: u32,
+    /// Size of the whole image in blocks.
+    pub size: u32,
+    /// Number of data blocks.
+    pub nblocks: u32,
+    /// Number of inodes.
+    pub ninodes: u32,
+    /// Number of log blocks, header included.
+    pub nlog: u32,
+    pub logstart: u32,
+    pub inodestart: u32,
+    pub bmapstart: u32,
+}
+
+impl SuperBlock {
+    /// Computes the layout of an image of `size` blocks holding `ninodes` inodes.
+    /// Returns `None` when the metadata alone would not fit.
+    pub fn layout(size: u32, ninodes: u32) -> Option<SuperBlock> {
+        let nlog = LOGBLOCKS as u32 + 1;
+        let ninodeblocks = ninodes / IPB as u32 + 1;
+        let nbitmap = size / BPB as u32 + 1;
+        let nmeta = 2 + nlog + ninodeblocks + nbitmap;
+        if nmeta >= size {
+            return None;
+        }
+        Some(SuperBlock {
+            magic: FSMAGIC,
+            size,
+            nblocks: size - nmeta,
+            ninodes,
+            nlog,
+            logstart: 2,
+            inodestart: 2 + nlog,
+            bmapstart: 2 + nlog + ninodeblocks,
+        })
+    }
+
+    /// First data block (everything below it is metadata).
+    pub fn data_start(&self) -> u32 {
+        self.size - self.nblocks
+    }
+
+    /// Block holding inode `inum`.
+    pub fn inode_block(&self, inum: u32) -> u32 {
+        inum / IPB as u32 + self.inodestart
+    }
+
+    /// Byte offset of inode `inum` inside its block.
+    pub fn inode_offset(inum: u32) -> usize {
+        (inum as usize % IPB) * DINODE_SIZE
+    }
+
+    /// Bitmap block holding the bit of block `b`.
+    pub fn bitmap_block(&self, b: u32) -> u32 {
+        b / BPB as u32 + self.bmapstart
+    }
+
+    /// Writes the superblock into the start of `buf`.
+    pub fn encode(&self, buf: &mut [u8]) {
+        let f = [
+            self.magic, self.size, self.nblocks, self.ninodes, self.nlog, self.logstart,
+            self.inodestart, self.bmapstart,
+        ];
+        for (i, v) in f.iter().enumerate() {
+            put_u32(buf, i * 4, *v);
+        }
+    }
+
+    /// Reads a superblock from the start of `buf`.
+    pub fn decode(buf: &[u8]) -> SuperBlock {
+        SuperBlock {
+            magic: get_u32(buf, 0),
+            size: get_u32(buf, 4),
+            nblocks: get_u32(buf, 8),
+            ninodes: get_u32(buf, 12),
+            nlog: get_u32(buf, 16),
+            logstart: get_u32(buf, 20),
+            inodestart: get_u32(buf, 24),
+            bmapstart: get_u32(buf, 28),
+        }
+    }
+
+    /// Whether this superblock describes a consistent image of at most `disk_blocks` blocks.
+    pub fn is_valid(&self, disk_blocks: u64) -> bool {
+        self.magic == FSMAGIC
+            && self.size as u64 <= disk_blocks
+            && self.nlog as usize == LOGBLOCKS + 1
+            && self.logstart == 2
+            && self.inodestart == self.logstart + self.nlog
+            && self.bmapstart > self.inodestart
+            && self.bmapstart < self.size
+            && self.nblocks < self.size
+    }
+}
+
+/// An on-disk inode (64 bytes).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DiskInode {
+    pub typ: i16,
+    pub major: i16,
+    pub minor: i16,
+    pub nlink: i16,
+    pub size: u32,
+    pub addrs: [u32; NADDRS],
+}
+
+impl DiskInode {
+    /// Writes the inode into `buf[..DINODE_SIZE]`.
+    pub fn encode(&self, buf: &mut [u8]) {
+        put_i16(buf, 0, self.typ);
+        put_i16(buf, 2, self.major);
+        put_i16(buf, 4, self.minor);
+        put_i16(buf, 6, self.nlink);
+        put_u32(buf, 8, self.size);
+        for (i, a) in self.addrs.iter().enumerate() {
+            put_u32(buf, 12 + i * 4, *a);
+        }
+    }
+
+    /// Reads an inode from `buf[..DINODE_SIZE]`.
+    pub fn decode(buf: &[u8]) -> DiskInode {
+        let mut addrs = [0u32; NADDRS];
+        for (i, a) in addrs.iter_mut().enumerate() {
+            *a = get_u32(buf, 12 + i * 4);
+        }
+        DiskInode {
+            typ: get_i16(buf, 0),
+            major: get_i16(buf, 2),
+            minor: get_i16(buf, 4),
+            nlink: get_i16(buf, 6),
+            size: get_u32(buf, 8),
+            addrs,
+        }
+    }
+}
+
+/// Where the address of file block `bn` lives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BlockPath {
+    /// `addrs[i]`.
+    Direct(usize),
+    /// Entry `i` of the singly-indirect block.
+    Single(usize),
+    /// Entry `i` of the doubly-indirect block, then entry `j` of that block.
+    Double(usize, usize),
+}
+
+/// Maps a file block number to where its address is stored; `None` past `MAXFILE`.
+pub fn block_path(bn: usize) -> Option<BlockPath> {
+    if bn < NDIRECT {
+        return Some(BlockPath::Direct(bn));
+    }
+    let bn = bn - NDIRECT;
+    if bn < NINDIRECT {
+        return Some(BlockPath::Single(bn));
+    }
+    let bn = bn - NINDIRECT;
+    if bn < NINDIRECT * NINDIRECT {
+        return Some(BlockPath::Double(bn / NINDIRECT, bn % NINDIRECT));
+    }
+    None
+}
+
+/// Reads entry `i` of an indirect block.
+pub fn indirect_get(block: &[u8], i: usize) -> u32 {
+    get_u32(block, i * 4)
+}
+
+/// Writes entry `i` of an indirect block.
+pub fn indirect_set(block: &mut [u8], i: usize, v: u32) {
+    put_u32(block, i * 4, v)
+}
+
+/// A directory entry: `struct dirent { ushort inum; char name[14]; }`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Dirent {
+    pub inum: u16,
+    pub name: [u8; DIRSIZ],
+}
+
+impl Dirent {
+    /// An entry for `name` (truncated to `DIRSIZ` bytes, NUL-padded).
+    pub fn new(inum: u16, name: &[u8]) -> Dirent {
+        let mut n = [0u8; DIRSIZ];
+        let len = name.len().min(DIRSIZ);
+        n[..len].copy_from_slice(&name[..len]);
+        Dirent { inum, name: n }
+    }
+
+    /// The name without its NUL padding.
+    pub fn name(&self) -> &[u8] {
+        let len = self.name.iter().position(|&c| c == 0).unwrap_or(DIRSIZ);
+        &self.name[..len]
+    }
+
+    /// Whether this entry names `name` (compared as xv6 does: at most `DIRSIZ` bytes).
+    pub fn matches(&self, name: &[u8]) -> bool {
+        let name = &name[..name.len().min(DIRSIZ)];
+        self.inum != 0 && self.name() == name
+    }
+
+    pub fn encode(&self, buf: &mut [u8]) {
+        buf[0..2].copy_from_slice(&self.inum.to_le_bytes());
+        buf[2..DIRENT_SIZE].copy_from_slice(&self.name);
+    }
+
+    pub fn decode(buf: &[u8]) -> Dirent {
+        let mut name = [0u8; DIRSIZ];
+        name.copy_from_slice(&buf[2..DIRENT_SIZE]);
+        Dirent { inum: u16::from_le_bytes([buf[0], buf[1]]), name }
+    }
+}
+
+/// The log header block: how many blocks the committed transaction holds and their homes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LogHeader {
+    pub n: u32,
+    pub blocks: [u32; LOGBLOCKS],
+}
+
+impl Default for LogHeader {
+    fn default() -> Self {
+        LogHeader { n: 0, blocks: [0; LOGBLOCKS] }
+    }
+}
+
+impl LogHeader {
+    pub fn encode(&self, buf: &mut [u8]) {
+        put_u32(buf, 0, self.n);
+        for (i, b) in self.blocks.iter().enumerate() {
+            put_u32(buf, 4 + i * 4, *b);
+        }
+    }
+
+    pub fn decode(buf: &[u8]) -> LogHeader {
+        let mut h = LogHeader { n: get_u32(buf, 0), ..Default::default() };
+        for (i, b) in h.blocks.iter_mut().enumerate() {
+            *b = get_u32(buf, 4 + i * 4);
+        }
+        h
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inode_is_64_bytes() {
+        assert_eq!(12 + NADDRS * 4, DINODE_SIZE);
+    }
+
+    #[test]
+    fn max_file_exceeds_64_mib() {
+        assert!(MAXFILE * BSIZE >= 64 << 20);
+    }
+
+    #[test]
+    fn block_path_boundaries() {
+        assert_eq!(block_path(0), Some(BlockPath::Direct(0)));
+        assert_eq!(block_path(NDIRECT), Some(BlockPath::Single(0)));
+        assert_eq!(block_path(NDIRECT + NINDIRECT), Some(BlockPath::Double(0, 0)));
+        assert_eq!(block_path(MAXFILE - 1), Some(BlockPath::Double(255, 255)));
+        assert_eq!(block_path(MAXFILE), None);
+    }
+
+    #[test]
+    fn encodings_round_trip() {
+        let sb = SuperBlock::layout(131072, 1024).unwrap();
+        let mut b = [0u8; BSIZE];
+        sb.encode(&mut b);
+        assert_eq!(SuperBlock::decode(&b), sb);
+        assert!(sb.is_valid(131072));
+        let mut di = DiskInode { typ: T_FILE, nlink: 1, size: 77, ..Default::default() };
+        di.addrs[DOUBLE_INDIRECT] = 999;
+        di.encode(&mut b);
+        assert_eq!(DiskInode::decode(&b), di);
+        let de = Dirent::new(7, b"README");
+        de.encode(&mut b);
+        assert_eq!(Dirent::decode(&b), de);
+        assert!(de.matches(b"README"));
+        let mut h = LogHeader { n: 2, ..Default::default() };
+        h.blocks[1] = 55;
+        h.encode(&mut b);
+        assert_eq!(LogHeader::decode(&b), h);
+    }
+
+    #[test]
+    fn log_header_fits_in_a_block() {
+        assert!(4 + LOGBLOCKS * 4 <= BSIZE);
+    }
+
+    #[test]
+    fn long_names_compare_on_first_14_bytes() {
+        let de = Dirent::new(3, b"abcdefghijklmnopq");
+        assert_eq!(de.name(), b"abcdefghijklmn");
+        assert!(de.matches(b"abcdefghijklmnXYZ"));
+    }
+}
