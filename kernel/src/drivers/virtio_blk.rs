@@ -1,0 +1,110 @@
+//! The virtio block device in MMIO slot 0, driven through the `virtio-drivers` crate
+//! (modern MMIO transport). Requests are polled: the caller holds the disk lock while the
+//! device completes one request, which keeps the driver simple and is fast under QEMU.
+//! The file system's buffer cache is the only caller; every block is BSIZE (1024) bytes.
+
+use crate::mm::kvm::VIRTIO0;
+use crate::sync::SpinLock;
+use alloc::alloc::{alloc_zeroed, dealloc, Layout};
+use core::ptr::NonNull;
+use core::sync::atomic::{AtomicU64, Ordering};
+use fsformat::BSIZE;
+use virtio_drivers::device::blk::VirtIOBlk;
+use virtio_drivers::transport::mmio::{MmioTransport, VirtIOHeader};
+use virtio_drivers::{BufferDirection, Hal, PhysAddr};
+
+/// DMA through the kernel heap: physical memory is identity-mapped, so a heap address is
+/// also the device's address.
+struct KernelHal;
+
+const PAGE: usize = 4096;
+
+// SAFETY: dma_alloc returns zeroed, page-aligned, exclusively owned heap memory whose physical
+// address equals its virtual address; share/unshare need no bounce buffers under the identity
+// map.
+unsafe impl Hal for KernelHal {
+    fn dma_alloc(pages: usize, _dir: BufferDirection) -> (PhysAddr, NonNull<u8>) {
+        let layout = Layout::from_size_align(pages * PAGE, PAGE).expect("dma layout");
+        // SAFETY: the layout has non-zero size.
+        let p = unsafe { alloc_zeroed(layout) };
+        let p = NonNull::new(p).expect("virtio: out of DMA memory");
+        (p.as_ptr() as PhysAddr, p)
+    }
+
+    unsafe fn dma_dealloc(_paddr: PhysAddr, vaddr: NonNull<u8>, pages: usize) -> i32 {
+        let layout = Layout::from_size_align(pages * PAGE, PAGE).expect("dma layout");
+        // SAFETY: the caller passes back what dma_alloc returned, with the same size.
+        unsafe { dealloc(vaddr.as_ptr(), layout) };
+        0
+    }
+
+    unsafe fn mmio_phys_to_virt(paddr: PhysAddr, _size: usize) -> NonNull<u8> {
+        NonNull::new(paddr as *mut u8).expect("null MMIO address")
+    }
+
+    unsafe fn share(buffer: NonNull<[u8]>, _dir: BufferDirection) -> PhysAddr {
+        buffer.as_ptr() as *mut u8 as PhysAddr
+    }
+
+    unsafe fn unshare(_paddr: PhysAddr, _buffer: NonNull<[u8]>, _dir: BufferDirection) {}
+}
+
+static DISK: SpinLock<Option<VirtIOBlk<KernelHal, MmioTransport<'static>>>> =
+    SpinLock::new("disk", None);
+static READS: AtomicU64 = AtomicU64::new(0);
+static WRITES: AtomicU64 = AtomicU64::new(0);
+
+/// Finds and initializes the disk.
+///
+/// # Panics
+/// If there is no virtio block device in slot 0 (the machine cannot run without its disk).
+pub fn init() {
+    let header = NonNull::new(VIRTIO0 as *mut VirtIOHeader).expect("virtio address");
+    // SAFETY: VIRTIO0 is the identity-mapped MMIO window of slot 0, used by nothing else.
+    let transport =
+        unsafe { MmioTransport::new(header, 0x1000) }.expect("virtio: no device in slot 0");
+    let blk = VirtIOBlk::<KernelHal, _>::new(transport).expect("virtio: not a block device");
+    *DISK.lock() = Some(blk);
+}
+
+/// Disk size in BSIZE blocks.
+pub fn capacity_blocks() -> u64 {
+    DISK.lock()
+        .as_ref()
+        .map(|d| d.capacity() * 512 / BSIZE as u64)
+        .unwrap_or(0)
+}
+
+/// Reads block `blockno` into `buf`.
+///
+/// # Panics
+/// On a device error (the disk is gone: nothing sensible can continue).
+pub fn read_block(blockno: u32, buf: &mut [u8; BSIZE]) {
+    let mut d = DISK.lock();
+    let dev = d.as_mut().expect("disk not initialized");
+    dev.read_blocks(blockno as usize * (BSIZE / 512), buf)
+        .expect("virtio read failed");
+    READS.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Writes `buf` to block `blockno`.
+///
+/// # Panics
+/// On a device error.
+pub fn write_block(blockno: u32, buf: &[u8; BSIZE]) {
+    let mut d = DISK.lock();
+    let dev = d.as_mut().expect("disk not initialized");
+    dev.write_blocks(blockno as usize * (BSIZE / 512), buf)
+        .expect("virtio write failed");
+    WRITES.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Blocks read since boot.
+pub fn reads() -> u64 {
+    READS.load(Ordering::Relaxed)
+}
+
+/// Blocks written since boot.
+pub fn writes() -> u64 {
+    WRITES.load(Ordering::Relaxed)
+}

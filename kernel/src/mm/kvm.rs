@@ -1,0 +1,78 @@
+//! The kernel's page table: devices, the kernel image and all RAM identity-mapped, the
+//! trampoline at the top, and each process's kernel stack below it with an unmapped guard
+//! page beneath every stack. Built once by hart 0, installed on every hart.
+
+use super::addr::{PhysAddr, VirtAddr, PGSIZE};
+use super::frame;
+use super::pagetable::{PageTable, PteFlags};
+use crate::arch::{csr, trampoline};
+use crate::param::{KSTACK_PAGES, NPROC};
+use core::sync::atomic::{AtomicUsize, Ordering};
+
+pub const UART0: usize = 0x1000_0000;
+pub const VIRTIO0: usize = 0x1000_1000;
+pub const PLIC: usize = 0x0c00_0000;
+pub const TEST_DEVICE: usize = 0x10_0000;
+pub const KERNBASE: usize = 0x8000_0000;
+
+static KERNEL_SATP: AtomicUsize = AtomicUsize::new(0);
+
+extern "C" {
+    static etext: u8;
+}
+
+/// Top of the kernel stack of process slot `i` (the stack grows down from here).
+pub fn kstack_top(i: usize) -> usize {
+    abi::TRAMPOLINE - i * (KSTACK_PAGES + 1) * PGSIZE
+}
+
+/// Builds the kernel page table for RAM [KERNBASE, phys_top).
+///
+/// # Panics
+/// If memory runs out while building it (the machine is unusably small).
+pub fn init(phys_top: usize) {
+    let mut pt = PageTable::new().expect("kvm: no memory");
+    let rw = PteFlags::R | PteFlags::W;
+    let mut map = |va: usize, size: usize, flags: PteFlags| {
+        pt.map(VirtAddr(va), PhysAddr(va), size, flags)
+            .expect("kvm: no memory");
+    };
+    map(TEST_DEVICE, PGSIZE, rw);
+    map(UART0, PGSIZE, rw);
+    map(VIRTIO0, PGSIZE, rw);
+    map(PLIC, 0x40_0000, rw);
+    // SAFETY: `etext` is a linker symbol; only its address is used.
+    let text_end = unsafe { &etext as *const u8 as usize };
+    map(KERNBASE, text_end - KERNBASE, PteFlags::R | PteFlags::X);
+    map(text_end, phys_top - text_end, rw);
+    let tramp = trampoline::trampoline_start as usize;
+    pt.map(
+        VirtAddr(abi::TRAMPOLINE),
+        PhysAddr(tramp),
+        PGSIZE,
+        PteFlags::R | PteFlags::X,
+    )
+    .expect("kvm: no memory");
+    for i in 0..NPROC {
+        for k in 0..KSTACK_PAGES {
+            let page = frame::alloc().expect("kvm: no memory for kernel stacks");
+            let va = kstack_top(i) - (k + 1) * PGSIZE;
+            pt.map(VirtAddr(va), page, PGSIZE, rw)
+                .expect("kvm: no memory");
+        }
+    }
+    KERNEL_SATP.store(pt.satp(), Ordering::Relaxed);
+    core::mem::forget(pt); // lives forever
+}
+
+/// Switches this hart to the kernel page table.
+pub fn init_hart() {
+    // SAFETY: the kernel page table identity-maps the kernel image and RAM, so the code and
+    // stack in use stay mapped.
+    unsafe { csr::set_satp(KERNEL_SATP.load(Ordering::Relaxed)) };
+}
+
+/// `satp` value of the kernel page table.
+pub fn kernel_satp() -> usize {
+    KERNEL_SATP.load(Ordering::Relaxed)
+}

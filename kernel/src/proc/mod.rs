@@ -1,0 +1,427 @@
+//! Processes: the process table, creation (`fork`, the first process), termination (`exit`,
+//! `wait`, `kill`) and access to the current process. Scheduling, sleep and wakeup are in
+//! `sched.rs`; loading programs is in `exec.rs`.
+//!
+//! # Lock order
+//! `WAIT_LOCK` → a process's `lock` → (address space, owned by the process) → inode sleep lock
+//! → log → buffer sleep lock → disk / frame / heap spinlocks. A process's `lock` guards its
+//! `state`, `chan`, `killed`, `xstate` and `pid`; `WAIT_LOCK` guards every `parent` link.
+//! The rest of a process (`ProcPrivate`) is touched only by the process itself, or by a
+//! parent/allocator while the process cannot run (unused, embryo or zombie).
+
+mod exec;
+mod sched;
+
+pub use exec::exec;
+pub use sched::{scheduler, sleep, wakeup, yield_now};
+
+use crate::arch::cpu;
+use crate::arch::switch::Context;
+use crate::arch::trampoline::TrapFrame;
+use crate::fs::file::File;
+use crate::fs::Inode;
+use crate::mm::{frame, kvm, PhysAddr};
+use crate::param::{NOFILE, NPROC};
+use crate::sync::SpinLock;
+use crate::vm::AddressSpace;
+use abi::Errno;
+use alloc::sync::Arc;
+use core::cell::UnsafeCell;
+use core::sync::atomic::{AtomicI32, Ordering};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum State {
+    Unused,
+    Used,
+    Sleeping,
+    Runnable,
+    Running,
+    Zombie,
+}
+
+/// The part of a process guarded by its `lock`.
+pub struct ProcShared {
+    pub state: State,
+    /// What the process sleeps on, when `Sleeping`.
+    pub chan: usize,
+    pub killed: bool,
+    /// Exit status for the parent's `wait`.
+    pub xstate: i32,
+    pub pid: i32,
+}
+
+/// The part of a process only it (or someone it cannot run against) touches.
+pub struct ProcPrivate {
+    /// Top of this process's kernel stack.
+    pub kstack: usize,
+    /// The trap frame page (physical; mapped at TRAPFRAME in the user space).
+    pub trapframe: PhysAddr,
+    pub space: Option<AddressSpace>,
+    /// Saved kernel registers, for `switch_context`.
+    pub context: Context,
+    pub ofile: [Option<Arc<File>>; NOFILE],
+    pub cwd: Option<Inode>,
+    pub name: [u8; 16],
+}
+
+pub struct Proc {
+    pub lock: SpinLock<ProcShared>,
+    /// Slot index of the parent; guarded by `WAIT_LOCK`.
+    parent: UnsafeCell<Option<usize>>,
+    private: UnsafeCell<ProcPrivate>,
+}
+
+// SAFETY: `lock` guards the shared part; `parent` is guarded by WAIT_LOCK; `private` follows the
+// ownership rule in the module docs.
+unsafe impl Sync for Proc {}
+
+static PROCS: [Proc; NPROC] = [const {
+    Proc {
+        lock: SpinLock::new(
+            "proc",
+            ProcShared {
+                state: State::Unused,
+                chan: 0,
+                killed: false,
+                xstate: 0,
+                pid: 0,
+            },
+        ),
+        parent: UnsafeCell::new(None),
+        private: UnsafeCell::new(ProcPrivate {
+            kstack: 0,
+            trapframe: PhysAddr(0),
+            space: None,
+            context: Context::zero(),
+            ofile: [const { None }; NOFILE],
+            cwd: None,
+            name: [0; 16],
+        }),
+    }
+}; NPROC];
+
+/// Guards every process's `parent`; taken before any process lock.
+static WAIT_LOCK: SpinLock<()> = SpinLock::new("wait", ());
+static NEXT_PID: AtomicI32 = AtomicI32::new(1);
+/// Slot of the init process (pid 1).
+const INIT_SLOT: usize = 0;
+
+impl Proc {
+    /// The private part.
+    ///
+    /// # Safety
+    /// The caller must be this process, or hold it in a state where it cannot run, and must
+    /// not let two returned borrows overlap.
+    #[allow(clippy::mut_from_ref)]
+    pub unsafe fn private(&self) -> &mut ProcPrivate {
+        // SAFETY: per the contract above.
+        unsafe { &mut *self.private.get() }
+    }
+
+    fn slot(&self) -> usize {
+        (self as *const Proc as usize - PROCS.as_ptr() as usize) / core::mem::size_of::<Proc>()
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.lock.lock().pid
+    }
+
+    pub fn killed(&self) -> bool {
+        self.lock.lock().killed
+    }
+
+    pub fn set_killed(&self) {
+        self.lock.lock().killed = true;
+    }
+
+    /// The process name as text (for diagnostics).
+    pub fn name(&self) -> &str {
+        // SAFETY: the name is written only by exec of this process and at creation.
+        let n = unsafe { &(*self.private.get()).name };
+        let len = n.iter().position(|&c| c == 0).unwrap_or(n.len());
+        core::str::from_utf8(&n[..len]).unwrap_or("?")
+    }
+}
+
+/// Gives each process slot its kernel stack. Called once at boot.
+pub fn init() {
+    for (i, p) in PROCS.iter().enumerate() {
+        // SAFETY: boot time, single hart, no process runs yet.
+        unsafe { p.private().kstack = kvm::kstack_top(i) };
+    }
+}
+
+/// The process running on this hart, if any.
+pub fn try_current() -> Option<&'static Proc> {
+    cpu::push_off();
+    // SAFETY: interrupts are off, so this hart's slot is stable.
+    let p = unsafe { cpu::this_cpu().proc };
+    cpu::pop_off();
+    // SAFETY: `proc` points into the static table or is null.
+    unsafe { p.as_ref() }
+}
+
+/// The process running on this hart.
+///
+/// # Panics
+/// If called outside process context (a kernel bug).
+pub fn current() -> &'static Proc {
+    try_current().expect("no current process")
+}
+
+/// The current process's pid (0 outside process context).
+pub fn current_pid() -> i32 {
+    try_current().map(|p| p.pid()).unwrap_or(0)
+}
+
+/// The private part of the current process.
+pub fn current_private() -> &'static mut ProcPrivate {
+    // SAFETY: only the running process itself calls this, for short-lived borrows.
+    unsafe { current().private() }
+}
+
+/// The address space of the current process.
+///
+/// # Panics
+/// If the process has none (only during exec's swap, a kernel bug to call then).
+pub fn current_space() -> &'static mut AddressSpace {
+    current_private()
+        .space
+        .as_mut()
+        .expect("process without address space")
+}
+
+/// The trap frame of the current process.
+pub fn current_trapframe() -> &'static mut TrapFrame {
+    // SAFETY: the trap frame page belongs to the current process and holds a TrapFrame.
+    unsafe { &mut *current_private().trapframe.as_ptr::<TrapFrame>() }
+}
+
+/// Finds an unused slot, gives it a pid, a trap frame and an empty address space, and sets
+/// its context to start in `fork_return`. Returns it in state `Used` with its lock released.
+fn alloc_proc() -> Result<&'static Proc, Errno> {
+    for p in PROCS.iter() {
+        let mut g = p.lock.lock();
+        if g.state != State::Unused {
+            continue;
+        }
+        g.state = State::Used;
+        g.pid = NEXT_PID.fetch_add(1, Ordering::Relaxed);
+        g.killed = false;
+        g.xstate = 0;
+        g.chan = 0;
+        drop(g);
+        // SAFETY: the slot is `Used` by us and cannot run yet.
+        let pr = unsafe { p.private() };
+        let setup = (|| {
+            let tf = frame::alloc().ok_or(Errno::NoMem)?;
+            pr.trapframe = tf;
+            match AddressSpace::new(tf) {
+                Ok(s) => {
+                    pr.space = Some(s);
+                    Ok(())
+                }
+                Err(e) => Err(e),
+            }
+        })();
+        if let Err(e) = setup {
+            free_proc(p);
+            return Err(e);
+        }
+        pr.context = Context::zero();
+        pr.context.ra = sched::fork_return as usize;
+        pr.context.sp = pr.kstack;
+        return Ok(p);
+    }
+    Err(Errno::NoMem)
+}
+
+/// Releases everything a slot holds except its kernel stack and marks it unused.
+/// The process must not be able to run (Used or Zombie).
+fn free_proc(p: &Proc) {
+    // SAFETY: the process cannot run; we are its allocator or its reaping parent.
+    let pr = unsafe { p.private() };
+    if let Some(space) = pr.space.take() {
+        space.destroy();
+    }
+    if pr.trapframe.0 != 0 {
+        frame::free(pr.trapframe);
+        pr.trapframe = PhysAddr(0);
+    }
+    pr.name = [0; 16];
+    // SAFETY: parent links of a dead slot are ours to clear (its parent no longer looks).
+    unsafe { *p.parent.get() = None };
+    let mut g = p.lock.lock();
+    g.pid = 0;
+    g.chan = 0;
+    g.killed = false;
+    g.xstate = 0;
+    g.state = State::Unused;
+}
+
+/// Creates the first process, which execs `/init` (with `args` when not empty) once the file
+/// system is up; see `sched::fork_return`.
+pub fn user_init() {
+    let p = alloc_proc().expect("user_init: out of memory");
+    assert_eq!(p.slot(), INIT_SLOT);
+    // SAFETY: the process has not run yet.
+    let pr = unsafe { p.private() };
+    pr.name[..4].copy_from_slice(b"init");
+    p.lock.lock().state = State::Runnable;
+}
+
+/// Creates a copy of the current process. Returns the child's pid to the parent; the child
+/// returns 0 from the same system call.
+pub fn fork() -> Result<i32, Errno> {
+    let parent = current();
+    let child = alloc_proc()?;
+    // SAFETY: the child cannot run yet; the parent is us.
+    let (cp, pp) = unsafe { (child.private(), parent.private()) };
+    let space = pp.space.as_mut().expect("fork: parent has no space");
+    let copy = space.duplicate(cp.trapframe);
+    let new_space = match copy {
+        Ok(s) => s,
+        Err(e) => {
+            free_proc(child);
+            return Err(e);
+        }
+    };
+    if let Some(old) = cp.space.replace(new_space) {
+        old.destroy();
+    }
+    // SAFETY: both trap frame pages are live and distinct.
+    unsafe {
+        let ctf = &mut *cp.trapframe.as_ptr::<TrapFrame>();
+        *ctf = *pp.trapframe.as_ptr::<TrapFrame>();
+        ctf.regs[TrapFrame::A0] = 0;
+    }
+    for (c, p) in cp.ofile.iter_mut().zip(pp.ofile.iter()) {
+        *c = p.clone();
+    }
+    cp.cwd = pp.cwd.clone();
+    cp.name = pp.name;
+    let pid = child.pid();
+    {
+        let _w = WAIT_LOCK.lock();
+        // SAFETY: WAIT_LOCK is held.
+        unsafe { *child.parent.get() = Some(parent.slot()) };
+    }
+    child.lock.lock().state = State::Runnable;
+    Ok(pid)
+}
+
+/// Gives the children of `p` to init. Caller holds `WAIT_LOCK`.
+fn reparent(p: &Proc) {
+    let me = p.slot();
+    for c in PROCS.iter() {
+        // SAFETY: WAIT_LOCK is held by the caller.
+        let parent = unsafe { &mut *c.parent.get() };
+        if *parent == Some(me) {
+            *parent = Some(INIT_SLOT);
+            wakeup(&PROCS[INIT_SLOT] as *const Proc as usize);
+        }
+    }
+}
+
+/// Ends the current process with `status`. Files are closed and the address space is torn
+/// down here; the slot stays a zombie until the parent's `wait`.
+pub fn exit(status: i32) -> ! {
+    let p = current();
+    assert!(p.slot() != INIT_SLOT, "init exiting");
+    let pr = current_private();
+    for f in pr.ofile.iter_mut() {
+        drop(f.take());
+    }
+    if let Some(cwd) = pr.cwd.take() {
+        crate::fs::log::begin_op();
+        drop(cwd);
+        crate::fs::log::end_op();
+    }
+    let w = WAIT_LOCK.lock();
+    reparent(p);
+    // SAFETY: WAIT_LOCK is held.
+    let parent = unsafe { *p.parent.get() }.unwrap_or(INIT_SLOT);
+    wakeup(&PROCS[parent] as *const Proc as usize);
+    let mut g = p.lock.lock();
+    g.xstate = status;
+    g.state = State::Zombie;
+    drop(w);
+    sched::sched(g);
+    unreachable!("zombie ran");
+}
+
+/// Waits for a child to exit; stores its status at user address `status_addr` (if non-zero)
+/// and returns its pid. Fails when the caller has no children or was killed.
+pub fn wait(status_addr: usize) -> Result<i32, Errno> {
+    let me = current();
+    let my_slot = me.slot();
+    let mut w = WAIT_LOCK.lock();
+    loop {
+        let mut have_kids = false;
+        for c in PROCS.iter() {
+            // SAFETY: WAIT_LOCK is held.
+            if unsafe { *c.parent.get() } != Some(my_slot) {
+                continue;
+            }
+            have_kids = true;
+            let g = c.lock.lock();
+            if g.state == State::Zombie {
+                let (pid, xstate) = (g.pid, g.xstate);
+                drop(g);
+                free_proc(c);
+                drop(w);
+                if status_addr != 0 {
+                    crate::mm::uaccess::copy_out(status_addr, &xstate.to_le_bytes())?;
+                }
+                return Ok(pid);
+            }
+        }
+        if !have_kids || me.killed() {
+            return Err(Errno::Child);
+        }
+        w = sleep(me as *const Proc as usize, w);
+    }
+}
+
+/// Marks process `pid` killed; it exits the next time it crosses the user/kernel boundary.
+pub fn kill(pid: i32) -> Result<(), Errno> {
+    for p in PROCS.iter() {
+        let mut g = p.lock.lock();
+        if g.pid == pid && g.state != State::Unused {
+            g.killed = true;
+            if g.state == State::Sleeping {
+                g.state = State::Runnable;
+            }
+            return Ok(());
+        }
+    }
+    Err(Errno::Srch)
+}
+
+/// Kills the current process after a fault it may not take, printing one diagnostic line.
+pub fn kill_current(cause: &str, pc: usize, addr: usize) {
+    let p = current();
+    crate::println!(
+        "pid {} ({}): killed: {} at addr {:#x}, pc {:#x}",
+        p.pid(),
+        p.name(),
+        cause,
+        addr,
+        pc
+    );
+    p.set_killed();
+}
+
+/// Prints one line per process (Ctrl-P).
+pub fn dump() {
+    crate::println!();
+    for p in PROCS.iter() {
+        // Peek without locking: this is a debugging aid and must not deadlock.
+        // SAFETY: a racy read of plain-old-data fields for display only.
+        let g = unsafe { p.lock.get_unchecked() };
+        if g.state == State::Unused {
+            continue;
+        }
+        crate::println!("{} {:?} {}", g.pid, g.state, p.name());
+    }
+}

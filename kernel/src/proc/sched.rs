@@ -1,0 +1,123 @@
+//! Scheduling: each hart runs `scheduler`, a round-robin loop over the process table that
+//! switches into runnable processes; a process gives the hart back through `sched` (from
+//! `yield_now`, `sleep` or `exit`). Sleep and wakeup work on channels (addresses).
+//!
+//! A process's `lock` is held across every switch: taken by the side giving up the hart and
+//! released by the side that resumes, so no other hart can see a half-switched process.
+
+use super::{current, State, PROCS};
+use crate::arch::switch::switch_context;
+use crate::arch::{cpu, csr};
+use crate::sync::{SpinLock, SpinLockGuard};
+use core::sync::atomic::{AtomicBool, Ordering};
+
+/// The per-hart scheduler loop. Never returns.
+pub fn scheduler() -> ! {
+    // SAFETY: interrupts are briefly off in the loop below whenever the slot is touched.
+    loop {
+        // Let devices interrupt (and avoid deadlock if every process sleeps).
+        csr::intr_on();
+        csr::intr_off();
+        let mut found = false;
+        for p in PROCS.iter() {
+            let mut g = p.lock.lock();
+            if g.state == State::Runnable {
+                g.state = State::Running;
+                // SAFETY: interrupts are off (the lock is held) and this hart owns its slot.
+                let c = unsafe { cpu::this_cpu() };
+                c.proc = p;
+                // SAFETY: the process is ours while Running; its context was saved by `sched`
+                // or set up by `alloc_proc`.
+                let ctx = unsafe { &p.private().context as *const _ };
+                // SAFETY: both contexts are valid; the process's lock is passed across.
+                unsafe { switch_context(&mut c.context, ctx) };
+                // SAFETY: as above.
+                unsafe { cpu::this_cpu().proc = core::ptr::null() };
+                found = true;
+            }
+            drop(g);
+        }
+        if !found {
+            csr::intr_on();
+            csr::wfi();
+        }
+    }
+}
+
+/// Switches to this hart's scheduler. The caller holds exactly its own process lock (given as
+/// `g`) and has already changed its state. Returns with the lock held again.
+pub fn sched<'a>(g: SpinLockGuard<'a, super::ProcShared>) -> SpinLockGuard<'a, super::ProcShared> {
+    let p = current();
+    assert!(cpu::noff() == 1, "sched: locks held");
+    assert!(g.state != State::Running, "sched: running");
+    assert!(!csr::intr_get(), "sched: interruptible");
+    let intena = cpu::intena();
+    // SAFETY: we are this process; the scheduler context belongs to this hart.
+    unsafe {
+        let ctx = &mut p.private().context as *mut _;
+        switch_context(ctx, &cpu::this_cpu().context);
+    }
+    cpu::set_intena(intena);
+    g
+}
+
+/// Gives up the hart for one scheduling round.
+pub fn yield_now() {
+    let p = current();
+    let mut g = p.lock.lock();
+    g.state = State::Runnable;
+    drop(sched(g));
+}
+
+/// Atomically releases `guard`'s lock and sleeps on `chan`; retakes the lock on wakeup.
+pub fn sleep<'a, T>(chan: usize, guard: SpinLockGuard<'a, T>) -> SpinLockGuard<'a, T> {
+    let p = current();
+    let lock: &'a SpinLock<T> = guard.lock_ref();
+    // Taking p.lock first means no wakeup can slip between releasing `guard` and sleeping.
+    let mut g = p.lock.lock();
+    drop(guard);
+    g.chan = chan;
+    g.state = State::Sleeping;
+    let mut g = sched(g);
+    g.chan = 0;
+    drop(g);
+    lock.lock()
+}
+
+/// Wakes every process sleeping on `chan`. Must not be called with any process lock held.
+pub fn wakeup(chan: usize) {
+    let me = super::try_current().map(|p| p as *const _);
+    for p in PROCS.iter() {
+        if Some(p as *const _) == me {
+            continue;
+        }
+        let mut g = p.lock.lock();
+        if g.state == State::Sleeping && g.chan == chan {
+            g.state = State::Runnable;
+        }
+    }
+}
+
+static FIRST: AtomicBool = AtomicBool::new(true);
+
+/// Where a new process starts: release the lock handed over by the scheduler, finish the
+/// first process's setup (file system, exec of /init), then return to user space.
+pub extern "C" fn fork_return() -> ! {
+    // SAFETY: the scheduler took our lock before switching here and we are its holder now.
+    unsafe { current().lock.force_unlock() };
+    if FIRST.swap(false, Ordering::AcqRel) {
+        crate::fs::init();
+        let pr = super::current_private();
+        pr.cwd = Some(crate::fs::root());
+        let cmd = crate::boot::bootargs();
+        let r = if cmd.is_empty() {
+            super::exec(b"/init", &[b"init"])
+        } else {
+            super::exec(b"/init", &[b"init", b"-c", cmd])
+        };
+        if let Err(e) = r {
+            panic!("cannot exec /init: {:?}", e);
+        }
+    }
+    crate::arch::trap::user_trap_return();
+}

@@ -1,0 +1,232 @@
+//! A process's user address space: its page table plus the layout facts the fault handler
+//! needs (where the heap starts and where the program break is).
+//!
+//! Layout (ABI.md): program image from 0, one guard page, one stack page, then the heap from
+//! `heap_start` up to `brk`. Heap pages may be absent (lazy sbrk); touching one faults it in.
+//! The trap frame and trampoline sit at the top and carry no U bit.
+
+use crate::arch::trampoline;
+use crate::mm::addr::{page_round_down, page_round_up};
+use crate::mm::pagetable::{PageTable, Pte, PteFlags};
+use crate::mm::{frame, PhysAddr, VirtAddr, PGSIZE};
+use abi::Errno;
+
+/// Highest address the heap may reach; mappings (mmap) live above it.
+pub const HEAP_LIMIT: usize = 0x20_0000_0000;
+
+/// What kind of access caused a fault or is requested by a copy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    Read,
+    Write,
+    Exec,
+}
+
+pub struct AddressSpace {
+    pub pt: PageTable,
+    /// First byte of the heap (just above the stack page).
+    pub heap_start: usize,
+    /// The program break: the heap is [heap_start, brk).
+    pub brk: usize,
+}
+
+impl AddressSpace {
+    /// An empty space with the trampoline and the trap frame page `trapframe` mapped.
+    pub fn new(trapframe: PhysAddr) -> Result<AddressSpace, Errno> {
+        let mut pt = PageTable::new().ok_or(Errno::NoMem)?;
+        let tramp = PhysAddr(trampoline::trampoline_start as usize);
+        let ok = pt
+            .map(
+                VirtAddr(abi::TRAMPOLINE),
+                tramp,
+                PGSIZE,
+                PteFlags::R | PteFlags::X,
+            )
+            .and_then(|_| {
+                pt.map(
+                    VirtAddr(abi::TRAPFRAME),
+                    trapframe,
+                    PGSIZE,
+                    PteFlags::R | PteFlags::W,
+                )
+            });
+        if let Err(e) = ok {
+            pt.unmap(VirtAddr(abi::TRAMPOLINE));
+            pt.free_tables();
+            return Err(e);
+        }
+        Ok(AddressSpace {
+            pt,
+            heap_start: 0,
+            brk: 0,
+        })
+    }
+
+    /// Maps fresh zeroed pages over [start, end) with `flags` (U is added). On failure every
+    /// page this call mapped is freed again.
+    pub fn alloc_range(&mut self, start: usize, end: usize, flags: PteFlags) -> Result<(), Errno> {
+        let mut va = page_round_up(start);
+        let end = page_round_up(end);
+        let first = va;
+        while va < end {
+            if self.pt.lookup(VirtAddr(va)).is_none() {
+                let Some(page) = frame::alloc() else {
+                    self.free_range(first, va);
+                    return Err(Errno::NoMem);
+                };
+                if let Err(e) = self.pt.map(VirtAddr(va), page, PGSIZE, flags | PteFlags::U) {
+                    frame::free(page);
+                    self.free_range(first, va);
+                    return Err(e);
+                }
+            }
+            va += PGSIZE;
+        }
+        Ok(())
+    }
+
+    /// Unmaps and frees every present user page in [start, end) (page-rounded outward for
+    /// `end`, inward for `start`). Absent pages are skipped.
+    pub fn free_range(&mut self, start: usize, end: usize) {
+        let mut va = page_round_up(start);
+        while va < page_round_up(end) {
+            match self.pt.walk(VirtAddr(va), false) {
+                // Skip a whole missing level-0 table at once.
+                None => va = (va | (512 * PGSIZE - 1)) + 1,
+                Some(pte) => {
+                    if pte.is_valid() && pte.flags().contains(PteFlags::U) {
+                        let pa = pte.pa();
+                        *pte = Pte(0);
+                        frame::free(pa);
+                    }
+                    va += PGSIZE;
+                }
+            }
+        }
+    }
+
+    /// Calls `f(va, pte)` for every present user page, in address order.
+    pub fn for_each_user_page(&mut self, mut f: impl FnMut(usize, Pte)) {
+        fn visit(table: PhysAddr, level: usize, base: usize, f: &mut dyn FnMut(usize, Pte)) {
+            for i in 0..512 {
+                // SAFETY: `table` is a page-table page of this space; i < 512.
+                let pte = unsafe { *table.as_ptr::<Pte>().add(i) };
+                if !pte.is_valid() {
+                    continue;
+                }
+                let va = base | (i << (12 + 9 * level));
+                if pte.is_leaf() {
+                    if pte.flags().contains(PteFlags::U) {
+                        f(va, pte);
+                    }
+                } else if level > 0 {
+                    visit(pte.pa(), level - 1, va, f);
+                }
+            }
+        }
+        visit(self.pt.root(), 2, 0, &mut f);
+    }
+
+    /// A copy of this space for a forked child whose trap frame page is `trapframe`: every
+    /// present user page is copied; absent (lazy) pages stay absent.
+    pub fn duplicate(&mut self, trapframe: PhysAddr) -> Result<AddressSpace, Errno> {
+        let mut child = AddressSpace::new(trapframe)?;
+        child.heap_start = self.heap_start;
+        child.brk = self.brk;
+        let mut result = Ok(());
+        self.for_each_user_page(|va, pte| {
+            if result.is_err() {
+                return;
+            }
+            let Some(page) = frame::alloc() else {
+                result = Err(Errno::NoMem);
+                return;
+            };
+            // SAFETY: `page` is freshly allocated; `pte.pa()` is a live user page of the parent.
+            unsafe { page.page_bytes().copy_from_slice(pte.pa().page_bytes()) };
+            let flags = pte.flags() & (PteFlags::R | PteFlags::W | PteFlags::X | PteFlags::U);
+            if let Err(e) = child.pt.map(VirtAddr(va), page, PGSIZE, flags) {
+                frame::free(page);
+                result = Err(e);
+            }
+        });
+        match result {
+            Ok(()) => Ok(child),
+            Err(e) => {
+                child.destroy();
+                Err(e)
+            }
+        }
+    }
+
+    /// Handles a fault at `va`: a page of the heap not yet present is allocated zeroed.
+    /// Anything else is an error (the caller kills the process or fails the system call).
+    pub fn fault_in(&mut self, va: usize, _access: Access) -> Result<(), Errno> {
+        let page_va = page_round_down(va);
+        if va >= self.heap_start && va < self.brk && self.pt.lookup(VirtAddr(page_va)).is_none() {
+            return self.alloc_range(page_va, page_va + PGSIZE, PteFlags::R | PteFlags::W);
+        }
+        Err(Errno::Fault)
+    }
+
+    /// The physical address backing user address `va` for an access of kind `access`, faulting
+    /// the page in if the space allows it. Fails for addresses the user may not touch that way.
+    pub fn translate(&mut self, va: usize, access: Access) -> Result<PhysAddr, Errno> {
+        if va >= abi::USER_TOP {
+            return Err(Errno::Fault);
+        }
+        let page_va = page_round_down(va);
+        let pte = match self.pt.lookup(VirtAddr(page_va)) {
+            Some(p) => p,
+            None => {
+                self.fault_in(va, access)?;
+                self.pt.lookup(VirtAddr(page_va)).ok_or(Errno::Fault)?
+            }
+        };
+        let f = pte.flags();
+        let needed = match access {
+            Access::Read => PteFlags::R,
+            Access::Write => PteFlags::W,
+            Access::Exec => PteFlags::X,
+        };
+        if !f.contains(PteFlags::U) || !f.contains(needed) {
+            return Err(Errno::Fault);
+        }
+        Ok(PhysAddr(pte.pa().0 + (va - page_va)))
+    }
+
+    /// Changes the program break by `delta` bytes. Growth is eager (pages allocated now) or
+    /// lazy (pages appear on first touch); shrinking frees the pages above the new break.
+    /// Returns the old break.
+    pub fn sbrk(&mut self, delta: isize, lazy: bool) -> Result<usize, Errno> {
+        let old = self.brk;
+        if delta >= 0 {
+            let new = old.checked_add(delta as usize).ok_or(Errno::NoMem)?;
+            if new > HEAP_LIMIT {
+                return Err(Errno::NoMem);
+            }
+            if !lazy {
+                self.alloc_range(old, new, PteFlags::R | PteFlags::W)?;
+            }
+            self.brk = new;
+        } else {
+            let shrink = delta.unsigned_abs();
+            let new = old
+                .checked_sub(shrink)
+                .filter(|&n| n >= self.heap_start)
+                .ok_or(Errno::Inval)?;
+            self.free_range(new, old);
+            self.brk = new;
+        }
+        Ok(old)
+    }
+
+    /// Frees every user page and every page-table page. The trap frame page (owned by the
+    /// process) is not freed.
+    pub fn destroy(mut self) {
+        self.for_each_user_page(|_, pte| frame::free(pte.pa()));
+        self.pt.unmap(VirtAddr(abi::TRAMPOLINE));
+        self.pt.unmap(VirtAddr(abi::TRAPFRAME));
+        self.pt.free_tables();
+    }
+}
