@@ -47,8 +47,14 @@ pub mod kstat {
     pub const DISK_WRITES: usize = 2;
     /// Total physical pages managed by the page allocator.
     pub const TOTAL_PAGES: usize = 3;
+    /// Pages written back to files from shared mappings since boot.
+    pub const PAGES_WRITTEN_BACK: usize = 4;
+    /// Faults that mapped a fresh zero page of a private anonymous mapping.
+    pub const ANON_FAULTS: usize = 5;
+    /// Faults that mapped a page from a page cache (file or shared anonymous memory).
+    pub const FILE_FAULTS: usize = 6;
     /// Number of counters; `kstat(n)` for `n >= COUNT` fails.
-    pub const COUNT: usize = 4;
+    pub const COUNT: usize = 7;
 }
 
 /// `sbrk` growth types (second argument).

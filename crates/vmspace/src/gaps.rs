@@ -32,10 +32,7 @@ impl Node {
     /// Recomputes `height` and `max_len` from the children; call after any child changes.
     fn update(&mut self) {
         self.height = 1 + height(&self.left).max(height(&self.right));
-        self.max_len = self
-            .len()
-            .max(max_len(&self.left))
-            .max(max_len(&self.right));
+        self.max_len = self.len().max(max_len(&self.left)).max(max_len(&self.right));
     }
 }
 
@@ -112,14 +109,7 @@ impl GapIndex {
 
 fn insert(link: Link, start: usize, end: usize) -> Box<Node> {
     match link {
-        None => Box::new(Node {
-            start,
-            end,
-            height: 1,
-            max_len: end - start,
-            left: None,
-            right: None,
-        }),
+        None => Box::new(Node { start, end, height: 1, max_len: end - start, left: None, right: None }),
         Some(mut n) => {
             if start < n.start {
                 n.left = Some(insert(n.left.take(), start, end));

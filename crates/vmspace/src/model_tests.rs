@@ -52,10 +52,7 @@ struct Model {
 
 impl Model {
     fn new() -> Model {
-        Model {
-            pages: alloc::vec![None; WINDOW],
-            next_id: 0,
-        }
+        Model { pages: alloc::vec![None; WINDOW], next_id: 0 }
     }
 
     fn is_free(&self, page: usize, pages: usize) -> bool {
@@ -79,29 +76,21 @@ impl Model {
                 id,
                 prot: kind.prot,
                 share: kind.share,
-                file: kind
-                    .file
-                    .map(|(f, off)| (f, (off + i as u64) * PAGE_SIZE as u64)),
+                file: kind.file.map(|(f, off)| (f, (off + i as u64) * PAGE_SIZE as u64)),
             });
         }
     }
 
     /// Clears the pages and returns what they held.
     fn unmap(&mut self, page: usize, pages: usize) -> Vec<Option<Cell>> {
-        self.pages[page..page + pages]
-            .iter_mut()
-            .map(Option::take)
-            .collect()
+        self.pages[page..page + pages].iter_mut().map(Option::take).collect()
     }
 }
 
 fn vma(page: usize, pages: usize, kind: Kind) -> Vma<u32> {
     let backing = match kind.file {
         None => Backing::Anonymous,
-        Some((file, off)) => Backing::File {
-            file,
-            offset: off * PAGE_SIZE as u64,
-        },
+        Some((file, off)) => Backing::File { file, offset: off * PAGE_SIZE as u64 },
     };
     Vma::new(range(page, pages), kind.prot, kind.share, backing)
 }
@@ -136,12 +125,7 @@ fn check(set: &VmaSet<u32>, model: &Model) -> Result<(), TestCaseError> {
         prop_assert!(first + v.range().pages() <= WINDOW);
         let id = model.pages[first].map(|c| c.id);
         for p in first..first + v.range().pages() {
-            prop_assert_eq!(
-                model.pages[p].map(|c| c.id),
-                id,
-                "{:?} spans two mappings",
-                v
-            );
+            prop_assert_eq!(model.pages[p].map(|c| c.id), id, "{:?} spans two mappings", v);
         }
     }
     let runs = (0..WINDOW)
@@ -155,24 +139,14 @@ fn check(set: &VmaSet<u32>, model: &Model) -> Result<(), TestCaseError> {
 }
 
 /// Checks the pieces `remove_range` returned against what the model pages held.
-fn check_removed(
-    removed: &[Vma<u32>],
-    page: usize,
-    old: &[Option<Cell>],
-) -> Result<(), TestCaseError> {
+fn check_removed(removed: &[Vma<u32>], page: usize, old: &[Option<Cell>]) -> Result<(), TestCaseError> {
     let mut covered = alloc::vec![false; old.len()];
     let mut last_end = 0;
     for v in removed {
-        prop_assert!(
-            v.range().start() >= last_end,
-            "pieces unsorted or overlapping"
-        );
+        prop_assert!(v.range().start() >= last_end, "pieces unsorted or overlapping");
         last_end = v.range().end();
         for a in v.range().page_starts() {
-            prop_assert!(
-                a >= addr(page) && a < addr(page + old.len()),
-                "piece outside range"
-            );
+            prop_assert!(a >= addr(page) && a < addr(page + old.len()), "piece outside range");
             let i = (a - addr(page)) / PAGE_SIZE;
             covered[i] = true;
             match &old[i] {
@@ -190,20 +164,9 @@ fn check_removed(
 #[derive(Clone, Debug)]
 enum Op {
     /// `find_gap` in `[lo, hi)` with an optional hint, then map there if found.
-    Place {
-        pages: usize,
-        hint: Option<usize>,
-        lo: usize,
-        hi: usize,
-        kind: Kind,
-    },
+    Place { pages: usize, hint: Option<usize>, lo: usize, hi: usize, kind: Kind },
     /// Map at a fixed page, unmapping first (`MAP_FIXED`) or failing on overlap (`NOREPLACE`).
-    Fixed {
-        page: usize,
-        pages: usize,
-        replace: bool,
-        kind: Kind,
-    },
+    Fixed { page: usize, pages: usize, replace: bool, kind: Kind },
     /// Unmap a page range.
     Unmap { page: usize, pages: usize },
     /// Ask `overlaps` and `iter_overlapping` about a range.
@@ -238,35 +201,16 @@ fn op() -> impl Strategy<Value = Op> {
 
 fn step(set: &mut VmaSet<u32>, model: &mut Model, op: Op) -> Result<(), TestCaseError> {
     match op {
-        Op::Place {
-            pages,
-            hint,
-            lo,
-            hi,
-            kind,
-        } => {
+        Op::Place { pages, hint, lo, hi, kind } => {
             let want = model.find_gap(pages, hint, lo, hi);
             let got = set.find_gap(pages * PAGE_SIZE, hint.map(addr), addr(lo), addr(hi));
-            prop_assert_eq!(
-                got,
-                want.map(addr),
-                "find_gap({}, {:?}, {}, {})",
-                pages,
-                hint,
-                lo,
-                hi
-            );
+            prop_assert_eq!(got, want.map(addr), "find_gap({}, {:?}, {}, {})", pages, hint, lo, hi);
             if let Some(p) = want {
                 prop_assert_eq!(set.insert(vma(p, pages, kind)), Ok(()));
                 model.map(p, pages, kind);
             }
         }
-        Op::Fixed {
-            page,
-            pages,
-            replace,
-            kind,
-        } => {
+        Op::Fixed { page, pages, replace, kind } => {
             if replace {
                 let removed = set.remove_range(range(page, pages));
                 check_removed(&removed, page, &model.unmap(page, pages))?;
@@ -287,11 +231,8 @@ fn step(set: &mut VmaSet<u32>, model: &mut Model, op: Op) -> Result<(), TestCase
             let r = range(page, pages);
             prop_assert_eq!(set.overlaps(r), !model.is_free(page, pages));
             let hit: Vec<usize> = set.iter_overlapping(r).map(|v| v.range().start()).collect();
-            let want: Vec<usize> = set
-                .iter()
-                .filter(|v| v.range().overlaps(&r))
-                .map(|v| v.range().start())
-                .collect();
+            let want: Vec<usize> =
+                set.iter().filter(|v| v.range().overlaps(&r)).map(|v| v.range().start()).collect();
             prop_assert_eq!(hit, want);
         }
     }

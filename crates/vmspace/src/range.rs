@@ -69,10 +69,7 @@ impl VirtRange {
     }
 
     /// Length in bytes (never zero).
-    #[expect(
-        clippy::len_without_is_empty,
-        reason = "a VirtRange is never empty by construction"
-    )]
+    #[expect(clippy::len_without_is_empty, reason = "a VirtRange is never empty by construction")]
     pub const fn len(&self) -> usize {
         self.end - self.start
     }
@@ -141,10 +138,7 @@ mod tests {
         assert_eq!(a.intersection(&c), None);
         assert!(b.covers(&c) && !c.covers(&b));
         assert!(a.contains(0x3fff) && !a.contains(0x4000));
-        assert_eq!(
-            a.page_starts().collect::<alloc::vec::Vec<_>>(),
-            [0x1000, 0x2000, 0x3000]
-        );
+        assert_eq!(a.page_starts().collect::<alloc::vec::Vec<_>>(), [0x1000, 0x2000, 0x3000]);
     }
 
     #[test]

@@ -173,10 +173,7 @@ mod tests {
         assert!(r.anonymous && r.populate);
         assert_eq!(r.share, Share::Private);
         assert_eq!(r.prot, Prot::READ | Prot::WRITE);
-        assert_eq!(
-            parse(0, PG, abi::PROT_NONE, PRIVATE, 0).unwrap().prot,
-            Prot::NONE
-        );
+        assert_eq!(parse(0, PG, abi::PROT_NONE, PRIVATE, 0).unwrap().prot, Prot::NONE);
     }
 
     #[test]
@@ -217,82 +214,34 @@ mod tests {
     fn fixed_placement() {
         let a = 0x4000_0000;
         let r = parse(a, PG, RW, SHARED | FIXED, 0).unwrap();
-        assert_eq!(
-            r.placement,
-            Placement::Fixed {
-                addr: a,
-                replace: true
-            }
-        );
+        assert_eq!(r.placement, Placement::Fixed { addr: a, replace: true });
         let r = parse(a, PG, RW, SHARED | NOREPLACE, 0).unwrap();
-        assert_eq!(
-            r.placement,
-            Placement::Fixed {
-                addr: a,
-                replace: false
-            }
-        );
+        assert_eq!(r.placement, Placement::Fixed { addr: a, replace: false });
         let r = parse(a, PG, RW, SHARED | FIXED | NOREPLACE, 0).unwrap();
-        assert_eq!(
-            r.placement,
-            Placement::Fixed {
-                addr: a,
-                replace: false
-            }
-        );
+        assert_eq!(r.placement, Placement::Fixed { addr: a, replace: false });
         assert_eq!(parse(a + 1, PG, RW, SHARED | FIXED, 0), Err(Errno::Inval));
-        assert_eq!(
-            parse(a + 1, PG, RW, SHARED | NOREPLACE, 0),
-            Err(Errno::Inval)
-        );
+        assert_eq!(parse(a + 1, PG, RW, SHARED | NOREPLACE, 0), Err(Errno::Inval));
     }
 
     #[test]
     fn fixed_range_must_stay_below_user_top() {
         let last = USER_TOP - PG;
         assert!(parse(last, PG, RW, SHARED | FIXED, 0).is_ok());
-        assert_eq!(
-            parse(last, PG + 1, RW, SHARED | FIXED, 0),
-            Err(Errno::NoMem)
-        );
-        assert_eq!(
-            parse(USER_TOP, PG, RW, SHARED | FIXED, 0),
-            Err(Errno::NoMem)
-        );
-        assert_eq!(
-            parse(abi::TRAPFRAME, PG, RW, SHARED | NOREPLACE, 0),
-            Err(Errno::NoMem)
-        );
+        assert_eq!(parse(last, PG + 1, RW, SHARED | FIXED, 0), Err(Errno::NoMem));
+        assert_eq!(parse(USER_TOP, PG, RW, SHARED | FIXED, 0), Err(Errno::NoMem));
+        assert_eq!(parse(abi::TRAPFRAME, PG, RW, SHARED | NOREPLACE, 0), Err(Errno::NoMem));
         let top_page = usize::MAX & !(PG - 1);
-        assert_eq!(
-            parse(top_page, PG, RW, SHARED | FIXED, 0),
-            Err(Errno::NoMem)
-        );
+        assert_eq!(parse(top_page, PG, RW, SHARED | FIXED, 0), Err(Errno::NoMem));
     }
 
     #[test]
     fn hints() {
-        assert_eq!(
-            parse(0x5000, PG, RW, SHARED, 0).unwrap().placement,
-            Placement::Hint(0x5000)
-        );
-        assert_eq!(
-            parse(0x5001, PG, RW, SHARED, 0).unwrap().placement,
-            Placement::Hint(0x6000)
-        );
-        assert_eq!(
-            parse(USER_TOP, PG, RW, SHARED, 0).unwrap().placement,
-            Placement::Any
-        );
-        assert_eq!(
-            parse(usize::MAX, PG, RW, SHARED, 0).unwrap().placement,
-            Placement::Any
-        );
+        assert_eq!(parse(0x5000, PG, RW, SHARED, 0).unwrap().placement, Placement::Hint(0x5000));
+        assert_eq!(parse(0x5001, PG, RW, SHARED, 0).unwrap().placement, Placement::Hint(0x6000));
+        assert_eq!(parse(USER_TOP, PG, RW, SHARED, 0).unwrap().placement, Placement::Any);
+        assert_eq!(parse(usize::MAX, PG, RW, SHARED, 0).unwrap().placement, Placement::Any);
         let last = USER_TOP - PG;
-        assert_eq!(
-            parse(last, PG, RW, SHARED, 0).unwrap().placement,
-            Placement::Hint(last)
-        );
+        assert_eq!(parse(last, PG, RW, SHARED, 0).unwrap().placement, Placement::Hint(last));
     }
 
     proptest! {

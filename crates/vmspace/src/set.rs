@@ -52,10 +52,7 @@ impl<F: fmt::Debug> fmt::Debug for VmaSet<F> {
 impl<F> VmaSet<F> {
     /// An empty set: the whole address range is one free gap.
     pub fn new() -> VmaSet<F> {
-        VmaSet {
-            vmas: BTreeMap::new(),
-            gaps: GapIndex::with_gap(0, ADDR_END),
-        }
+        VmaSet { vmas: BTreeMap::new(), gaps: GapIndex::with_gap(0, ADDR_END) }
     }
 
     /// Number of VMAs.
@@ -75,30 +72,19 @@ impl<F> VmaSet<F> {
 
     /// The VMA containing `addr`, if any. O(log n).
     pub fn find(&self, addr: usize) -> Option<&Vma<F>> {
-        self.vmas
-            .range(..=addr)
-            .next_back()
-            .map(|(_, v)| v)
-            .filter(|v| v.range().contains(addr))
+        self.vmas.range(..=addr).next_back().map(|(_, v)| v).filter(|v| v.range().contains(addr))
     }
 
     /// The VMA containing `addr`, for changing its protection, sharing or backing. O(log n).
     pub fn find_mut(&mut self, addr: usize) -> Option<&mut Vma<F>> {
-        self.vmas
-            .range_mut(..=addr)
-            .next_back()
-            .map(|(_, v)| v)
-            .filter(|v| v.range().contains(addr))
+        self.vmas.range_mut(..=addr).next_back().map(|(_, v)| v).filter(|v| v.range().contains(addr))
     }
 
     /// True when any byte of `range` is mapped. O(log n).
     pub fn overlaps(&self, range: VirtRange) -> bool {
         // The VMA with the greatest start below `range.end` has the greatest end among all
         // VMAs that start below it, since VMAs are disjoint.
-        self.vmas
-            .range(..range.end())
-            .next_back()
-            .is_some_and(|(_, v)| v.range().end() > range.start())
+        self.vmas.range(..range.end()).next_back().is_some_and(|(_, v)| v.range().end() > range.start())
     }
 
     /// The VMAs that share at least one byte with `range`, lowest first. O(log n + k).
@@ -109,9 +95,7 @@ impl<F> VmaSet<F> {
             .next_back()
             .map(|(_, v)| v)
             .filter(|v| v.range().end() > range.start());
-        straddling
-            .into_iter()
-            .chain(self.vmas.range(range.start()..range.end()).map(|(_, v)| v))
+        straddling.into_iter().chain(self.vmas.range(range.start()..range.end()).map(|(_, v)| v))
     }
 
     /// Adds `vma`, failing without change if any part of its range is mapped. O(log n).
@@ -171,9 +155,7 @@ impl<F> VmaSet<F> {
     /// True when `[addr, addr + len)` is wholly inside one free gap. The caller checked that
     /// `addr + len` does not overflow.
     fn is_free(&self, addr: usize, len: usize) -> bool {
-        self.gaps
-            .at_or_before(addr)
-            .is_some_and(|(_, end)| end >= addr + len)
+        self.gaps.at_or_before(addr).is_some_and(|(_, end)| end >= addr + len)
     }
 }
 
@@ -231,15 +213,9 @@ impl<F: Clone> VmaSet<F> {
         // After these two cuts every VMA touching the range lies wholly inside it.
         self.split_at(range.start());
         self.split_at(range.end());
-        let starts: Vec<usize> = self
-            .vmas
-            .range(range.start()..range.end())
-            .map(|(&start, _)| start)
-            .collect();
-        let removed: Vec<Vma<F>> = starts
-            .into_iter()
-            .filter_map(|start| self.vmas.remove(&start))
-            .collect();
+        let starts: Vec<usize> =
+            self.vmas.range(range.start()..range.end()).map(|(&start, _)| start).collect();
+        let removed: Vec<Vma<F>> = starts.into_iter().filter_map(|start| self.vmas.remove(&start)).collect();
         self.free_range(range);
         removed
     }
@@ -247,16 +223,8 @@ impl<F: Clone> VmaSet<F> {
     /// Records in the gap index that all of `range` is now free: the gaps inside, touching or
     /// around it merge into one maximal gap. O((k + 1) log n) for k gaps merged.
     fn free_range(&mut self, range: VirtRange) {
-        let start = self
-            .vmas
-            .range(..range.start())
-            .next_back()
-            .map_or(0, |(_, v)| v.range().end());
-        let end = self
-            .vmas
-            .range(range.end()..)
-            .next()
-            .map_or(ADDR_END, |(&s, _)| s);
+        let start = self.vmas.range(..range.start()).next_back().map_or(0, |(_, v)| v.range().end());
+        let end = self.vmas.range(range.end()..).next().map_or(ADDR_END, |(&s, _)| s);
         while let Some((s, _)) = self.gaps.at_or_after(start) {
             if s >= end {
                 break;

@@ -76,13 +76,7 @@ impl BitAnd for Prot {
 impl fmt::Debug for Prot {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let flag = |p: Prot, c: char| if self.contains(p) { c } else { '-' };
-        write!(
-            f,
-            "Prot({}{}{})",
-            flag(Prot::READ, 'r'),
-            flag(Prot::WRITE, 'w'),
-            flag(Prot::EXEC, 'x')
-        )
+        write!(f, "Prot({}{}{})", flag(Prot::READ, 'r'), flag(Prot::WRITE, 'w'), flag(Prot::EXEC, 'x'))
     }
 }
 
@@ -135,12 +129,7 @@ impl<F> Vma<F> {
     /// For a file backing, `offset + range.len()` must fit in a `u64` (what
     /// [`crate::MmapRequest::parse`] guarantees); splitting relies on it.
     pub fn new(range: VirtRange, prot: Prot, share: Share, backing: Backing<F>) -> Vma<F> {
-        Vma {
-            range,
-            prot,
-            share,
-            backing,
-        }
+        Vma { range, prot, share, backing }
     }
 
     /// The addresses this VMA covers.
@@ -175,29 +164,20 @@ impl<F: Clone> Vma<F> {
             "split_off({addr:#x}) outside {:?}",
             self.range
         );
-        let (left, right) = match (
-            VirtRange::new(self.range.start(), addr),
-            VirtRange::new(addr, self.range.end()),
-        ) {
-            (Some(l), Some(r)) => (l, r),
-            _ => unreachable!("checked above"),
-        };
+        let (left, right) =
+            match (VirtRange::new(self.range.start(), addr), VirtRange::new(addr, self.range.end())) {
+                (Some(l), Some(r)) => (l, r),
+                _ => unreachable!("checked above"),
+            };
         let backing = match &self.backing {
             Backing::Anonymous => Backing::Anonymous,
             Backing::File { file, offset } => Backing::File {
                 file: file.clone(),
-                offset: offset
-                    .checked_add(left.len() as u64)
-                    .expect("file offset of a split VMA overflows"),
+                offset: offset.checked_add(left.len() as u64).expect("file offset of a split VMA overflows"),
             },
         };
         self.range = left;
-        Vma {
-            range: right,
-            prot: self.prot,
-            share: self.share,
-            backing,
-        }
+        Vma { range: right, prot: self.prot, share: self.share, backing }
     }
 }
 
@@ -227,41 +207,22 @@ mod tests {
 
     #[test]
     fn split_file_vma_shifts_right_offset() {
-        let backing = Backing::File {
-            file: 7u32,
-            offset: 0x10_000,
-        };
+        let backing = Backing::File { file: 7u32, offset: 0x10_000 };
         let mut left = Vma::new(range(1, 5), Prot::READ, Share::Shared, backing);
         let right = left.split_off(3 * PAGE_SIZE);
         assert_eq!(left.range(), range(1, 3));
         assert_eq!(right.range(), range(3, 5));
-        assert_eq!(
-            left.backing,
-            Backing::File {
-                file: 7,
-                offset: 0x10_000
-            }
-        );
-        assert_eq!(
-            right.backing,
-            Backing::File {
-                file: 7,
-                offset: 0x10_000 + 2 * PAGE_SIZE as u64
-            }
-        );
+        assert_eq!(left.backing, Backing::File { file: 7, offset: 0x10_000 });
+        assert_eq!(right.backing, Backing::File { file: 7, offset: 0x10_000 + 2 * PAGE_SIZE as u64 });
         assert_eq!(right.prot, Prot::READ);
         assert_eq!(right.share, Share::Shared);
-        assert_eq!(
-            right.file_offset_at(4 * PAGE_SIZE),
-            Some((&7, 0x10_000 + 3 * PAGE_SIZE as u64))
-        );
+        assert_eq!(right.file_offset_at(4 * PAGE_SIZE), Some((&7, 0x10_000 + 3 * PAGE_SIZE as u64)));
         assert_eq!(right.file_offset_at(2 * PAGE_SIZE), None);
     }
 
     #[test]
     fn split_anonymous_vma() {
-        let mut left: Vma<u32> =
-            Vma::new(range(1, 3), Prot::ALL, Share::Private, Backing::Anonymous);
+        let mut left: Vma<u32> = Vma::new(range(1, 3), Prot::ALL, Share::Private, Backing::Anonymous);
         let right = left.split_off(2 * PAGE_SIZE);
         assert_eq!((left.range(), right.range()), (range(1, 2), range(2, 3)));
         assert_eq!(right.backing, Backing::Anonymous);

@@ -52,7 +52,7 @@ extern "C" fn start(hartid: usize, dtb: usize) -> ! {
         ms &= !(3 << 11);
         ms |= 1 << 11; // MPP = S
         csr::set_mstatus(ms);
-        csr::set_mepc(crate::kmain as usize);
+        csr::set_mepc(crate::kmain as *const () as usize);
         csr::set_satp(0);
         // Delegate all exceptions and interrupts to S-mode.
         csr::set_medeleg(0xffff);

@@ -137,5 +137,5 @@ extern "C" {
 
 /// Virtual address (in the trampoline page at `TRAMPOLINE`) of a trampoline symbol.
 pub fn trampoline_va(sym: unsafe extern "C" fn()) -> usize {
-    abi::TRAMPOLINE + (sym as usize - trampoline_start as usize)
+    abi::TRAMPOLINE + (sym as *const () as usize - trampoline_start as *const () as usize)
 }

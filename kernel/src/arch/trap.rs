@@ -100,7 +100,7 @@ extern "C" {
 /// Installs the kernel trap vector on this hart.
 pub fn init_hart() {
     // SAFETY: kernelvec is a valid, 4-byte-aligned trap entry.
-    unsafe { csr::set_stvec(kernelvec as usize) };
+    unsafe { csr::set_stvec(kernelvec as *const () as usize) };
 }
 
 /// Arms this hart's next timer interrupt.
@@ -210,7 +210,7 @@ pub fn user_trap_return() -> ! {
     let tf = unsafe { &mut *pr.trapframe.as_ptr::<TrapFrame>() };
     tf.kernel_satp = kvm::kernel_satp();
     tf.kernel_sp = pr.kstack;
-    tf.kernel_trap = user_trap as usize;
+    tf.kernel_trap = user_trap as *const () as usize;
     tf.kernel_hartid = cpu::hart_id();
     let mut s = csr::sstatus();
     s &= !csr::SSTATUS_SPP; // to user mode

@@ -20,8 +20,8 @@ struct KernelHal;
 const PAGE: usize = 4096;
 
 // SAFETY: dma_alloc returns zeroed, page-aligned, exclusively owned heap memory whose physical
-// address equals its virtual address; share/unshare need no bounce buffers under the identity
-// map.
+// address equals its virtual address; share translates through the kernel page table, and
+// every buffer it sees is physically contiguous (heap, statics, or one kernel stack).
 unsafe impl Hal for KernelHal {
     fn dma_alloc(pages: usize, _dir: BufferDirection) -> (PhysAddr, NonNull<u8>) {
         let layout = Layout::from_size_align(pages * PAGE, PAGE).expect("dma layout");
@@ -43,14 +43,23 @@ unsafe impl Hal for KernelHal {
     }
 
     unsafe fn share(buffer: NonNull<[u8]>, _dir: BufferDirection) -> PhysAddr {
-        buffer.as_ptr() as *mut u8 as PhysAddr
+        // Heap and static buffers are identity-mapped; small request headers may sit on a
+        // (physically contiguous) kernel stack mapped high.
+        let va = buffer.as_ptr() as *mut u8 as usize;
+        crate::mm::kvm::translate(va).expect("virtio: unmapped buffer").0 as PhysAddr
     }
 
     unsafe fn unshare(_paddr: PhysAddr, _buffer: NonNull<[u8]>, _dir: BufferDirection) {}
 }
 
-static DISK: SpinLock<Option<VirtIOBlk<KernelHal, MmioTransport<'static>>>> =
-    SpinLock::new("disk", None);
+/// The device and a bounce buffer in identity-mapped memory: callers' buffers may live on a
+/// kernel stack, which is mapped high and has no identity mapping the device could use.
+struct Disk {
+    dev: VirtIOBlk<KernelHal, MmioTransport<'static>>,
+    bounce: alloc::boxed::Box<[u8; BSIZE]>,
+}
+
+static DISK: SpinLock<Option<Disk>> = SpinLock::new("disk", None);
 static READS: AtomicU64 = AtomicU64::new(0);
 static WRITES: AtomicU64 = AtomicU64::new(0);
 
@@ -64,15 +73,12 @@ pub fn init() {
     let transport =
         unsafe { MmioTransport::new(header, 0x1000) }.expect("virtio: no device in slot 0");
     let blk = VirtIOBlk::<KernelHal, _>::new(transport).expect("virtio: not a block device");
-    *DISK.lock() = Some(blk);
+    *DISK.lock() = Some(Disk { dev: blk, bounce: alloc::boxed::Box::new([0; BSIZE]) });
 }
 
 /// Disk size in BSIZE blocks.
 pub fn capacity_blocks() -> u64 {
-    DISK.lock()
-        .as_ref()
-        .map(|d| d.capacity() * 512 / BSIZE as u64)
-        .unwrap_or(0)
+    DISK.lock().as_ref().map(|d| d.dev.capacity() * 512 / BSIZE as u64).unwrap_or(0)
 }
 
 /// Reads block `blockno` into `buf`.
@@ -81,9 +87,9 @@ pub fn capacity_blocks() -> u64 {
 /// On a device error (the disk is gone: nothing sensible can continue).
 pub fn read_block(blockno: u32, buf: &mut [u8; BSIZE]) {
     let mut d = DISK.lock();
-    let dev = d.as_mut().expect("disk not initialized");
-    dev.read_blocks(blockno as usize * (BSIZE / 512), buf)
-        .expect("virtio read failed");
+    let d = d.as_mut().expect("disk not initialized");
+    d.dev.read_blocks(blockno as usize * (BSIZE / 512), &mut d.bounce[..]).expect("virtio read failed");
+    buf.copy_from_slice(&d.bounce[..]);
     READS.fetch_add(1, Ordering::Relaxed);
 }
 
@@ -93,9 +99,9 @@ pub fn read_block(blockno: u32, buf: &mut [u8; BSIZE]) {
 /// On a device error.
 pub fn write_block(blockno: u32, buf: &[u8; BSIZE]) {
     let mut d = DISK.lock();
-    let dev = d.as_mut().expect("disk not initialized");
-    dev.write_blocks(blockno as usize * (BSIZE / 512), buf)
-        .expect("virtio write failed");
+    let d = d.as_mut().expect("disk not initialized");
+    d.bounce.copy_from_slice(buf);
+    d.dev.write_blocks(blockno as usize * (BSIZE / 512), &d.bounce[..]).expect("virtio write failed");
     WRITES.fetch_add(1, Ordering::Relaxed);
 }
 

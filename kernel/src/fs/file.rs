@@ -1,3 +1,208 @@
-//! Open files (STUB). A process holds `Arc<File>`; dropping the last reference closes it.
+//! Open files: what a file descriptor refers to. A process holds `Arc<File>` in its `ofile`
+//! table; `dup` and `fork` clone the `Arc`, and dropping the last one closes the file
+//! (releasing the inode in a transaction of its own, or closing a pipe end).
+//!
+//! Data moves between user memory and the file through a kernel buffer, and user memory is
+//! only touched with no inode lock and no transaction held, so a page fault taken while
+//! copying may itself use the file system. This module must not resolve paths or allocate
+//! file descriptors (the system-call layer does).
+//!
+//! **Dropping the last `Arc<File>` of an inode runs a transaction: never do it between
+//! `log::begin_op` and `log::end_op`.**
 
-pub struct File {}
+use super::inode::{Inode, MAX_WRITE_BLOCKS};
+use super::{log, pipe};
+use crate::drivers::console;
+use crate::mm::uaccess;
+use crate::sync::SleepLock;
+use abi::{Errno, Stat, CONSOLE_MAJOR};
+use core::ops::Deref;
+use fsformat::{BSIZE, T_DEVICE};
+
+/// An open file.
+pub struct File {
+    kind: Kind,
+    readable: bool,
+    writable: bool,
+}
+
+enum Kind {
+    /// A file or directory, with this open file's offset (the lock also serializes reads and
+    /// writes through this open file).
+    Inode {
+        ip: ClosingInode,
+        off: SleepLock<u32>,
+    },
+    /// A device node; only the console (major 1) can be read and written.
+    Device {
+        ip: ClosingInode,
+        major: i16,
+    },
+    PipeRead(pipe::ReadEnd),
+    PipeWrite(pipe::WriteEnd),
+}
+
+/// An inode reference released in a transaction of its own when dropped.
+struct ClosingInode(Option<Inode>);
+
+impl Deref for ClosingInode {
+    type Target = Inode;
+    fn deref(&self) -> &Inode {
+        self.0.as_ref().expect("inode of a closed file")
+    }
+}
+
+impl Drop for ClosingInode {
+    fn drop(&mut self) {
+        if let Some(ip) = self.0.take() {
+            log::begin_op();
+            drop(ip);
+            log::end_op();
+        }
+    }
+}
+
+impl File {
+    /// An open file for inode `ip`, whose type is `typ` and device major number `major`
+    /// (both read by the caller under the inode lock).
+    pub fn from_inode(ip: Inode, typ: i16, major: i16, readable: bool, writable: bool) -> File {
+        let ip = ClosingInode(Some(ip));
+        let kind = if typ == T_DEVICE {
+            Kind::Device { ip, major }
+        } else {
+            Kind::Inode { ip, off: SleepLock::new("file offset", 0) }
+        };
+        File { kind, readable, writable }
+    }
+
+    /// A new pipe: (read end, write end).
+    pub fn pipe() -> (File, File) {
+        let (r, w) = pipe::new();
+        (
+            File { kind: Kind::PipeRead(r), readable: true, writable: false },
+            File { kind: Kind::PipeWrite(w), readable: false, writable: true },
+        )
+    }
+
+    /// Whether the file was opened for reading (mmap checks this).
+    #[allow(dead_code)]
+    pub fn readable(&self) -> bool {
+        self.readable
+    }
+
+    /// Whether the file was opened for writing (mmap checks this).
+    #[allow(dead_code)]
+    pub fn writable(&self) -> bool {
+        self.writable
+    }
+
+    /// The inode behind this file (None for a pipe).
+    pub fn inode(&self) -> Option<&Inode> {
+        match &self.kind {
+            Kind::Inode { ip, .. } | Kind::Device { ip, .. } => Some(ip),
+            _ => None,
+        }
+    }
+
+    /// `fstat`: the inode's metadata (pipes have none).
+    pub fn stat(&self) -> Result<Stat, Errno> {
+        match self.inode() {
+            Some(ip) => Ok(ip.lock().stat()),
+            None => Err(Errno::Inval),
+        }
+    }
+
+    /// Reads up to `n` bytes into user memory at `dst`; returns the count (0 at end of file).
+    pub fn read(&self, dst: usize, n: usize) -> Result<usize, Errno> {
+        if !self.readable {
+            return Err(Errno::BadF);
+        }
+        match &self.kind {
+            Kind::Inode { ip, off } => read_inode(ip, off, dst, n),
+            Kind::Device { major, .. } if *major == CONSOLE_MAJOR => console::read(dst, n),
+            Kind::Device { .. } => Err(Errno::Io),
+            Kind::PipeRead(r) => r.read(dst, n),
+            Kind::PipeWrite(_) => Err(Errno::BadF),
+        }
+    }
+
+    /// Writes `n` bytes from user memory at `src`; returns the count (short if the disk
+    /// fills up or the file reaches its largest size).
+    pub fn write(&self, src: usize, n: usize) -> Result<usize, Errno> {
+        if !self.writable {
+            return Err(Errno::BadF);
+        }
+        match &self.kind {
+            Kind::Inode { ip, off } => write_inode(ip, off, src, n),
+            Kind::Device { major, .. } if *major == CONSOLE_MAJOR => console::write(src, n),
+            Kind::Device { .. } => Err(Errno::Io),
+            Kind::PipeWrite(w) => w.write(src, n),
+            Kind::PipeRead(_) => Err(Errno::BadF),
+        }
+    }
+}
+
+/// A partial result: the count so far, or the error if nothing was transferred.
+fn partial(done: usize, e: Errno) -> Result<usize, Errno> {
+    if done == 0 {
+        Err(e)
+    } else {
+        Ok(done)
+    }
+}
+
+fn read_inode(ip: &Inode, off: &SleepLock<u32>, dst: usize, n: usize) -> Result<usize, Errno> {
+    let mut off = off.lock();
+    let mut kbuf = [0u8; BSIZE];
+    let mut done = 0;
+    while done < n {
+        let want = (n - done).min(BSIZE);
+        let got = match ip.lock().read(*off, &mut kbuf[..want]) {
+            Ok(0) => break,
+            Ok(got) => got,
+            Err(e) => return partial(done, e),
+        };
+        let copied =
+            dst.checked_add(done).ok_or(Errno::Fault).and_then(|va| uaccess::copy_out(va, &kbuf[..got]));
+        if let Err(e) = copied {
+            return partial(done, e);
+        }
+        *off += got as u32;
+        done += got;
+        if got < want {
+            break;
+        }
+    }
+    Ok(done)
+}
+
+/// Writes in transactions of at most `MAX_WRITE_BLOCKS` file blocks each, so that one
+/// operation never outgrows its share of the log.
+fn write_inode(ip: &Inode, off: &SleepLock<u32>, src: usize, n: usize) -> Result<usize, Errno> {
+    let mut off = off.lock();
+    let mut kbuf = [0u8; MAX_WRITE_BLOCKS * BSIZE];
+    let mut done = 0;
+    while done < n {
+        let room = MAX_WRITE_BLOCKS * BSIZE - *off as usize % BSIZE;
+        let m = (n - done).min(room);
+        let copied =
+            src.checked_add(done).ok_or(Errno::Fault).and_then(|va| uaccess::copy_in(&mut kbuf[..m], va));
+        if let Err(e) = copied {
+            return partial(done, e);
+        }
+        log::begin_op();
+        let wrote = ip.lock().write(*off, &kbuf[..m]);
+        log::end_op();
+        match wrote {
+            Ok(w) => {
+                *off += w as u32;
+                done += w;
+                if w < m {
+                    break;
+                }
+            }
+            Err(e) => return partial(done, e),
+        }
+    }
+    Ok(done)
+}

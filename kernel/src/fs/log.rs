@@ -1,6 +1,165 @@
-//! Write-ahead log (STUB).
+//! The write-ahead log that makes every file-system operation atomic with respect to crashes.
+//!
+//! An operation runs between [`begin_op`] and [`end_op`]; every block it modifies is recorded
+//! with [`log_write`] (which pins the buffer in the cache) instead of being written. When the
+//! last concurrent operation ends, the group commits: the recorded blocks are copied to the log
+//! area, the header naming them is written (the commit point), the blocks are written to their
+//! homes, and the header is cleared. [`recover`] replays a committed but uninstalled log at
+//! boot. `begin_op` admits an operation only if the log can hold `MAXOPBLOCKS` more blocks for
+//! it, so each operation must modify at most `MAXOPBLOCKS` distinct blocks; large writes and
+//! frees are split into several operations by their callers.
+//!
+//! This module owns the on-disk log area and the transaction bookkeeping; it must not decide
+//! what an operation modifies. It never holds its spinlock across disk I/O.
+//!
+//! `end_op` also carries out deferred block frees (see `balloc::drain_pending`), each batch in
+//! a transaction of its own, so callers of `end_op` must hold no inode lock (as xv6 requires
+//! anyway: an operation ends after it has unlocked everything).
 
-/// Starts a file-system transaction (may sleep until the log has room).
-pub fn begin_op() {}
-/// Ends a transaction; the last one out commits.
-pub fn end_op() {}
+use super::{balloc, bio};
+use crate::drivers::virtio_blk;
+use crate::proc;
+use crate::sync::SpinLock;
+use fsformat::{LogHeader, SuperBlock, LOGBLOCKS, MAXOPBLOCKS};
+
+struct Log {
+    /// First block of the log area (the header); the data blocks follow.
+    start: u32,
+    /// Operations between `begin_op` and `end_op`.
+    outstanding: usize,
+    /// A commit is in progress; no operation may begin.
+    committing: bool,
+    /// Home blocks recorded by the current group, in first-write order.
+    header: LogHeader,
+}
+
+static LOG: SpinLock<Log> = SpinLock::new(
+    "log",
+    Log { start: 0, outstanding: 0, committing: false, header: LogHeader { n: 0, blocks: [0; LOGBLOCKS] } },
+);
+
+fn chan() -> usize {
+    &LOG as *const _ as usize
+}
+
+/// Replays a committed transaction left in the log by a crash, then empties the log.
+/// Called once at mount, before any buffer is cached.
+///
+/// # Panics
+/// If the log header is corrupt (the disk holds no valid file system).
+pub fn recover(sb: &SuperBlock) {
+    LOG.lock().start = sb.logstart;
+    let mut block = super::disk_buffer();
+    virtio_blk::read_block(sb.logstart, &mut block);
+    let header = LogHeader::decode(&block[..]);
+    let n = header.n as usize;
+    assert!(n <= LOGBLOCKS, "fs: corrupt log header ({} blocks)", n);
+    for (i, &home) in header.blocks[..n].iter().enumerate() {
+        assert!(home >= sb.inodestart && home < sb.size, "fs: corrupt log header (block {})", home);
+        virtio_blk::read_block(sb.logstart + 1 + i as u32, &mut block);
+        virtio_blk::write_block(home, &block);
+    }
+    if n > 0 {
+        crate::println!("fs: recovered {} logged blocks", n);
+    }
+    write_header(sb.logstart, &LogHeader::default());
+}
+
+fn write_header(start: u32, header: &LogHeader) {
+    let mut block = super::disk_buffer();
+    header.encode(&mut block[..]);
+    virtio_blk::write_block(start, &block);
+}
+
+/// Starts a file-system operation, sleeping while a commit runs or while the log could not
+/// hold this operation's worst case on top of those already admitted.
+/// Operations must not nest: a process calls `end_op` before its next `begin_op`.
+pub fn begin_op() {
+    let mut log = LOG.lock();
+    loop {
+        let reserved = log.header.n as usize + (log.outstanding + 1) * MAXOPBLOCKS;
+        if log.committing || reserved > LOGBLOCKS {
+            log = proc::sleep(chan(), log);
+        } else {
+            log.outstanding += 1;
+            return;
+        }
+    }
+}
+
+/// Ends a file-system operation; the last one out commits the group. Then frees blocks that
+/// truncations detached (in transactions of their own). The caller must hold no inode lock.
+pub fn end_op() {
+    end_op_only();
+    balloc::drain_pending();
+}
+
+/// `end_op` without the deferred frees (used by the freeing loop itself).
+pub(super) fn end_op_only() {
+    let commit_now = {
+        let mut log = LOG.lock();
+        assert!(log.outstanding > 0, "end_op without begin_op");
+        assert!(!log.committing, "end_op during commit");
+        log.outstanding -= 1;
+        if log.outstanding == 0 {
+            log.committing = true;
+            true
+        } else {
+            // Reservations shrank: a waiting begin_op may fit now.
+            proc::wakeup(chan());
+            false
+        }
+    };
+    if commit_now {
+        commit();
+        LOG.lock().committing = false;
+        proc::wakeup(chan());
+    }
+}
+
+/// Records that `b` was modified by the current operation: it will be written to the disk at
+/// commit, and stays cached (pinned) until then. Writing a block twice in one group costs one
+/// log slot.
+///
+/// # Panics
+/// Outside a transaction, or if the group outgrows the log (both kernel bugs: every operation
+/// stays within `MAXOPBLOCKS` blocks).
+pub fn log_write(b: &bio::Buf) {
+    let mut log = LOG.lock();
+    assert!(log.outstanding > 0, "log_write outside of a transaction");
+    let n = log.header.n as usize;
+    if log.header.blocks[..n].contains(&b.blockno()) {
+        return;
+    }
+    assert!(n < LOGBLOCKS, "fs: transaction too big for the log");
+    log.header.blocks[n] = b.blockno();
+    log.header.n += 1;
+    drop(log);
+    bio::pin(b);
+}
+
+/// Writes the group to the disk. Runs with `committing` set and no operation outstanding, so
+/// the header is stable and no one modifies a logged block meanwhile.
+fn commit() {
+    let (start, header) = {
+        let log = LOG.lock();
+        (log.start, log.header)
+    };
+    let n = header.n as usize;
+    if n == 0 {
+        return;
+    }
+    // The cached (pinned) buffers hold exactly what the log must contain.
+    for (i, &home) in header.blocks[..n].iter().enumerate() {
+        let b = bio::read(home);
+        virtio_blk::write_block(start + 1 + i as u32, b.data());
+    }
+    write_header(start, &header);
+    for &home in &header.blocks[..n] {
+        let b = bio::read(home);
+        bio::write_home(&b);
+        bio::unpin(&b);
+    }
+    LOG.lock().header.n = 0;
+    write_header(start, &LogHeader::default());
+}

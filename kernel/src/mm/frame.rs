@@ -1,10 +1,15 @@
 //! The page-frame allocator: a free list threaded through the free 4 KiB pages of RAM between
 //! the end of the kernel image (and heap) and the top of RAM. Pages come back zeroed.
+//!
+//! Every page has a reference count so that one physical page can be mapped in several
+//! address spaces (shared mappings, the page cache): `alloc` returns a page with count 1,
+//! `share` adds a reference, `free` drops one and recycles the page at zero.
 
 use super::addr::{PhysAddr, PGSIZE};
 use crate::sync::SpinLock;
 use core::ptr;
-use core::sync::atomic::{AtomicUsize, Ordering};
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 
 struct FreeList {
     head: usize,
@@ -13,12 +18,31 @@ struct FreeList {
 static FREE: SpinLock<FreeList> = SpinLock::new("frames", FreeList { head: 0 });
 static NFREE: AtomicUsize = AtomicUsize::new(0);
 static NTOTAL: AtomicUsize = AtomicUsize::new(0);
-static RANGE: SpinLock<(usize, usize)> = SpinLock::new("frame range", (0, 0));
+/// The managed range [start, end); written once by `init`.
+static RANGE_START: AtomicUsize = AtomicUsize::new(0);
+static RANGE_END: AtomicUsize = AtomicUsize::new(0);
+/// Reference count of each managed page, indexed by (pa - start) / PGSIZE; set once by `init`.
+static REFS: AtomicUsize = AtomicUsize::new(0);
+
+fn ref_of<R>(pa: PhysAddr, f: impl FnOnce(&AtomicU32) -> R) -> R {
+    let start = RANGE_START.load(Ordering::Relaxed);
+    let end = RANGE_END.load(Ordering::Relaxed);
+    assert!(pa.0 % PGSIZE == 0 && pa.0 >= start && pa.0 < end, "frame: bad page {:#x}", pa.0);
+    // SAFETY: REFS points at a leaked slice with one counter per page of [start, end), and the
+    // index was just bounds-checked.
+    let counter = unsafe { &*(REFS.load(Ordering::Relaxed) as *const AtomicU32).add((pa.0 - start) / PGSIZE) };
+    f(counter)
+}
 
 /// Hands the pages of [start, end) to the allocator. Called once at boot.
 pub fn init(start: usize, end: usize) {
-    *RANGE.lock() = (start, end);
-    let mut pa = super::addr::page_round_up(start);
+    let start = super::addr::page_round_up(start);
+    let npages = (end - start) / PGSIZE;
+    let refs: Vec<AtomicU32> = (0..npages).map(|_| AtomicU32::new(0)).collect();
+    REFS.store(refs.leak().as_ptr() as usize, Ordering::Relaxed);
+    RANGE_START.store(start, Ordering::Relaxed);
+    RANGE_END.store(end, Ordering::Relaxed);
+    let mut pa = start;
     let mut n = 0;
     while pa + PGSIZE <= end {
         free_raw(pa);
@@ -51,21 +75,34 @@ pub fn alloc() -> Option<PhysAddr> {
     };
     // SAFETY: the page was just taken off the free list, so nothing else references it.
     unsafe { ptr::write_bytes(pa as *mut u8, 0, PGSIZE) };
+    ref_of(PhysAddr(pa), |r| r.store(1, Ordering::Relaxed));
     Some(PhysAddr(pa))
 }
 
-/// Returns a page to the allocator.
+/// Adds a reference to an allocated page.
 ///
 /// # Panics
-/// If `pa` is not a page of the managed range (a kernel bug).
+/// If `pa` is not an allocated page of the managed range (a kernel bug).
+pub fn share(pa: PhysAddr) {
+    let old = ref_of(pa, |r| r.fetch_add(1, Ordering::Relaxed));
+    assert!(old > 0, "frame::share: free page {:#x}", pa.0);
+}
+
+/// References to an allocated page.
+pub fn refs(pa: PhysAddr) -> u32 {
+    ref_of(pa, |r| r.load(Ordering::Relaxed))
+}
+
+/// Drops one reference to a page; the last one returns it to the allocator.
+///
+/// # Panics
+/// If `pa` is not an allocated page of the managed range (a kernel bug).
 pub fn free(pa: PhysAddr) {
-    let (start, end) = *RANGE.lock();
-    assert!(
-        pa.0 % PGSIZE == 0 && pa.0 >= start && pa.0 < end,
-        "frame::free: bad page {:#x}",
-        pa.0
-    );
-    free_raw(pa.0);
+    let old = ref_of(pa, |r| r.fetch_sub(1, Ordering::Relaxed));
+    assert!(old > 0, "frame::free: double free of {:#x}", pa.0);
+    if old == 1 {
+        free_raw(pa.0);
+    }
 }
 
 /// Pages currently free.

@@ -3,7 +3,6 @@
 //! page beneath every stack. Built once by hart 0, installed on every hart.
 
 use super::addr::{PhysAddr, VirtAddr, PGSIZE};
-use super::frame;
 use super::pagetable::{PageTable, PteFlags};
 use crate::arch::{csr, trampoline};
 use crate::param::{KSTACK_PAGES, NPROC};
@@ -45,7 +44,7 @@ pub fn init(phys_top: usize) {
     let text_end = unsafe { &etext as *const u8 as usize };
     map(KERNBASE, text_end - KERNBASE, PteFlags::R | PteFlags::X);
     map(text_end, phys_top - text_end, rw);
-    let tramp = trampoline::trampoline_start as usize;
+    let tramp = trampoline::trampoline_start as *const () as usize;
     pt.map(
         VirtAddr(abi::TRAMPOLINE),
         PhysAddr(tramp),
@@ -53,13 +52,15 @@ pub fn init(phys_top: usize) {
         PteFlags::R | PteFlags::X,
     )
     .expect("kvm: no memory");
+    // Each stack is physically contiguous (one heap block), so a buffer on a kernel stack is
+    // contiguous for devices too (see `translate`).
     for i in 0..NPROC {
-        for k in 0..KSTACK_PAGES {
-            let page = frame::alloc().expect("kvm: no memory for kernel stacks");
-            let va = kstack_top(i) - (k + 1) * PGSIZE;
-            pt.map(VirtAddr(va), page, PGSIZE, rw)
-                .expect("kvm: no memory");
-        }
+        let size = KSTACK_PAGES * PGSIZE;
+        let layout = core::alloc::Layout::from_size_align(size, PGSIZE).expect("kstack layout");
+        // SAFETY: non-zero size; the block is never freed (stacks live forever).
+        let block = unsafe { alloc::alloc::alloc_zeroed(layout) } as usize;
+        assert!(block != 0, "kvm: no memory for kernel stacks");
+        pt.map(VirtAddr(kstack_top(i) - size), PhysAddr(block), size, rw).expect("kvm: no memory");
     }
     KERNEL_SATP.store(pt.satp(), Ordering::Relaxed);
     core::mem::forget(pt); // lives forever
@@ -70,6 +71,15 @@ pub fn init_hart() {
     // SAFETY: the kernel page table identity-maps the kernel image and RAM, so the code and
     // stack in use stay mapped.
     unsafe { csr::set_satp(KERNEL_SATP.load(Ordering::Relaxed)) };
+}
+
+/// The physical address behind kernel virtual address `va` (identity-mapped RAM, or a kernel
+/// stack mapped high), or `None` if unmapped.
+pub fn translate(va: usize) -> Option<PhysAddr> {
+    let root = PhysAddr((KERNEL_SATP.load(Ordering::Relaxed) & ((1 << 44) - 1)) << 12);
+    let mut pt = core::mem::ManuallyDrop::new(PageTable::from_root(root));
+    let pte = pt.lookup(VirtAddr(va & !(PGSIZE - 1)))?;
+    Some(PhysAddr(pte.pa().0 + va % PGSIZE))
 }
 
 /// `satp` value of the kernel page table.

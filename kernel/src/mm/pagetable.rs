@@ -67,6 +67,11 @@ impl PageTable {
         })
     }
 
+    /// A handle on an existing table (the caller must not free it twice).
+    pub fn from_root(root: PhysAddr) -> PageTable {
+        PageTable { root }
+    }
+
     /// The root table page.
     pub fn root(&self) -> PhysAddr {
         self.root
@@ -137,6 +142,15 @@ impl PageTable {
             );
             off += PGSIZE;
         }
+        Ok(())
+    }
+
+    /// Maps the page `va` to `pa` with exactly `flags` plus V (A and D are left to the
+    /// hardware, so the D bit later tells whether the page was written).
+    pub fn map_exact(&mut self, va: VirtAddr, pa: PhysAddr, flags: PteFlags) -> Result<(), Errno> {
+        let pte = self.walk(va, true).ok_or(Errno::NoMem)?;
+        assert!(!pte.is_valid(), "map_exact: remap of {:#x}", va.0);
+        *pte = Pte::new(pa, flags | PteFlags::V);
         Ok(())
     }
 

@@ -240,7 +240,8 @@ pub fn exec(path: &[u8], args: &[&[u8]]) -> Result<usize, Errno> {
     pr.name = [0; 16];
     let n = name.len().min(15);
     pr.name[..n].copy_from_slice(&name[..n]);
-    if let Some(old) = pr.space.replace(space) {
+    if let Some(mut old) = pr.space.replace(space) {
+        crate::vm::mmap::unmap_all(&mut old);
         old.destroy();
     }
     // SAFETY: the trap frame page belongs to this process.

@@ -229,7 +229,7 @@ fn alloc_proc() -> Result<&'static Proc, Errno> {
             return Err(e);
         }
         pr.context = Context::zero();
-        pr.context.ra = sched::fork_return as usize;
+        pr.context.ra = sched::fork_return as *const () as usize;
         pr.context.sp = pr.kstack;
         return Ok(p);
     }
@@ -329,6 +329,10 @@ pub fn exit(status: i32) -> ! {
     let p = current();
     assert!(p.slot() != INIT_SLOT, "init exiting");
     let pr = current_private();
+    // Mappings go first: dirty shared pages are written back while the files are still open.
+    if let Some(space) = pr.space.as_mut() {
+        crate::vm::mmap::unmap_all(space);
+    }
     for f in pr.ofile.iter_mut() {
         drop(f.take());
     }

@@ -1,7 +1,191 @@
-//! File system calls (STUB until the fs lands).
-use abi::Errno;
-macro_rules! stub { ($($n:ident),*) => { $(pub fn $n() -> Result<usize, Errno> { Err(Errno::NoSys) })* } }
-stub!(
-    sys_pipe, sys_read, sys_write, sys_close, sys_dup, sys_fstat, sys_chdir, sys_open, sys_mknod,
-    sys_unlink, sys_link, sys_mkdir
-);
+//! File-system calls: pipe, read, write, close, dup, fstat, chdir, open, mknod, unlink, link,
+//! mkdir. Each reads its own arguments, checks file descriptors, and wraps the file-system
+//! operation in a transaction; the work itself is in `crate::fs`. Nothing here touches the
+//! disk format or holds a lock.
+//!
+//! Ordering rule: an `Arc<File>` whose drop may close an inode is never dropped inside a
+//! transaction, and a descriptor slot is chosen before a transaction starts (only the process
+//! itself changes its table), so `open` fails before truncating anything when the table is
+//! full.
+
+use super::{arg, arg_i32, arg_path};
+use crate::fs::{self, file::File, log};
+use crate::mm::uaccess;
+use crate::param::NOFILE;
+use crate::proc;
+use abi::{Errno, MAXPATH, O_CREATE, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY, T_DEVICE, T_DIR, T_FILE};
+use alloc::sync::Arc;
+
+/// Argument `n` as a descriptor number of an open file.
+fn arg_fd(n: usize) -> Result<usize, Errno> {
+    let fd = arg_i32(n);
+    if fd < 0 || fd as usize >= NOFILE {
+        return Err(Errno::BadF);
+    }
+    let fd = fd as usize;
+    match proc::current_private().ofile[fd] {
+        Some(_) => Ok(fd),
+        None => Err(Errno::BadF),
+    }
+}
+
+/// The open file behind descriptor argument `n` (a reference of our own).
+fn arg_file(n: usize) -> Result<Arc<File>, Errno> {
+    let fd = arg_fd(n)?;
+    proc::current_private().ofile[fd].clone().ok_or(Errno::BadF)
+}
+
+/// Argument `n` as a byte count: a negative `int` is an error.
+fn arg_count(n: usize) -> Result<usize, Errno> {
+    usize::try_from(arg_i32(n)).map_err(|_| Errno::Inval)
+}
+
+/// The lowest free descriptor slot.
+fn free_fd() -> Result<usize, Errno> {
+    proc::current_private().ofile.iter().position(Option::is_none).ok_or(Errno::MFile)
+}
+
+/// Installs `f` in the lowest free slot. On failure `f` is dropped (closed): call outside a
+/// transaction.
+fn install(f: Arc<File>) -> Result<usize, Errno> {
+    let fd = free_fd()?;
+    proc::current_private().ofile[fd] = Some(f);
+    Ok(fd)
+}
+
+/// Runs `op` as one file-system transaction.
+fn in_transaction<T>(op: impl FnOnce() -> Result<T, Errno>) -> Result<T, Errno> {
+    log::begin_op();
+    let r = op();
+    log::end_op();
+    r
+}
+
+pub fn sys_read() -> Result<usize, Errno> {
+    let f = arg_file(0)?;
+    let n = arg_count(2)?;
+    f.read(arg(1), n)
+}
+
+pub fn sys_write() -> Result<usize, Errno> {
+    let f = arg_file(0)?;
+    let n = arg_count(2)?;
+    f.write(arg(1), n)
+}
+
+pub fn sys_close() -> Result<usize, Errno> {
+    let fd = arg_fd(0)?;
+    let f = proc::current_private().ofile[fd].take();
+    drop(f);
+    Ok(0)
+}
+
+pub fn sys_dup() -> Result<usize, Errno> {
+    let f = arg_file(0)?;
+    install(f)
+}
+
+pub fn sys_fstat() -> Result<usize, Errno> {
+    let f = arg_file(0)?;
+    let st = f.stat()?;
+    uaccess::copy_out(arg(1), &st.to_bytes())?;
+    Ok(0)
+}
+
+/// `pipe(int fds[2])`: on any failure no descriptor stays open.
+pub fn sys_pipe() -> Result<usize, Errno> {
+    let fds_addr = arg(0);
+    let (r, w) = File::pipe();
+    let (r, w) = (Arc::new(r), Arc::new(w));
+    let fd0 = install(r)?;
+    let fd1 = match install(w) {
+        Ok(fd) => fd,
+        Err(e) => {
+            proc::current_private().ofile[fd0] = None;
+            return Err(e);
+        }
+    };
+    let mut fds = [0u8; 8];
+    fds[..4].copy_from_slice(&(fd0 as i32).to_le_bytes());
+    fds[4..].copy_from_slice(&(fd1 as i32).to_le_bytes());
+    if let Err(e) = uaccess::copy_out(fds_addr, &fds) {
+        let ofile = &mut proc::current_private().ofile;
+        ofile[fd0] = None;
+        ofile[fd1] = None;
+        return Err(e);
+    }
+    Ok(0)
+}
+
+pub fn sys_chdir() -> Result<usize, Errno> {
+    let mut buf = [0u8; MAXPATH];
+    let path = arg_path(0, &mut buf)?;
+    in_transaction(|| {
+        let ip = fs::namei(path)?;
+        if ip.lock().file_type() != T_DIR {
+            return Err(Errno::NotDir);
+        }
+        // The old directory is released inside the transaction.
+        let old = proc::current_private().cwd.replace(ip);
+        drop(old);
+        Ok(0)
+    })
+}
+
+/// `open(path, flags)`: O_CREATE makes a missing file; O_TRUNC empties a regular file;
+/// directories open read-only. The access mode follows xv6: readable unless O_WRONLY,
+/// writable with O_WRONLY or O_RDWR.
+pub fn sys_open() -> Result<usize, Errno> {
+    let mut buf = [0u8; MAXPATH];
+    let path = arg_path(0, &mut buf)?;
+    let flags = arg_i32(1) as u32 as usize;
+    let fd = free_fd()?;
+    let (ip, typ, major) = in_transaction(|| {
+        let ip = if flags & O_CREATE != 0 { fs::create(path, T_FILE, 0, 0)? } else { fs::namei(path)? };
+        let mut g = ip.lock();
+        let typ = g.file_type();
+        if typ != T_FILE && typ != T_DIR && typ != T_DEVICE {
+            return Err(Errno::NoEnt);
+        }
+        if typ == T_DIR && flags != O_RDONLY {
+            return Err(Errno::IsDir);
+        }
+        if typ == T_FILE && flags & O_TRUNC != 0 {
+            g.truncate();
+        }
+        let major = g.major();
+        drop(g);
+        Ok((ip, typ, major))
+    })?;
+    let readable = flags & O_WRONLY == 0;
+    let writable = flags & (O_WRONLY | O_RDWR) != 0;
+    let f = File::from_inode(ip, typ, major, readable, writable);
+    proc::current_private().ofile[fd] = Some(Arc::new(f));
+    Ok(fd)
+}
+
+pub fn sys_mknod() -> Result<usize, Errno> {
+    let mut buf = [0u8; MAXPATH];
+    let path = arg_path(0, &mut buf)?;
+    let (major, minor) = (arg_i32(1) as i16, arg_i32(2) as i16);
+    in_transaction(|| fs::create(path, T_DEVICE, major, minor).map(|_| 0))
+}
+
+pub fn sys_mkdir() -> Result<usize, Errno> {
+    let mut buf = [0u8; MAXPATH];
+    let path = arg_path(0, &mut buf)?;
+    in_transaction(|| fs::create(path, T_DIR, 0, 0).map(|_| 0))
+}
+
+pub fn sys_unlink() -> Result<usize, Errno> {
+    let mut buf = [0u8; MAXPATH];
+    let path = arg_path(0, &mut buf)?;
+    in_transaction(|| fs::unlink(path).map(|_| 0))
+}
+
+pub fn sys_link() -> Result<usize, Errno> {
+    let (mut old_buf, mut new_buf) = ([0u8; MAXPATH], [0u8; MAXPATH]);
+    let old = arg_path(0, &mut old_buf)?;
+    let new = arg_path(1, &mut new_buf)?;
+    in_transaction(|| fs::link(old, new).map(|_| 0))
+}

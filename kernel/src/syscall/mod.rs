@@ -49,6 +49,8 @@ pub fn dispatch() {
         sys::LINK => file::sys_link(),
         sys::MKDIR => file::sys_mkdir(),
         sys::CLOSE => file::sys_close(),
+        sys::MMAP => process::sys_mmap(),
+        sys::MUNMAP => process::sys_munmap(),
         sys::POWEROFF => process::sys_poweroff(),
         sys::KSTAT => process::sys_kstat(),
         _ => {

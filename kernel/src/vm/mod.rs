@@ -1,7 +1,12 @@
-//! User address spaces and what happens on a user page fault. Grows into the mmap system:
-//! one file per operation (space, fault, mmap, munmap, fork, writeback).
+//! User address spaces and the memory-mapping system: `space` (page table + layout + VMAs),
+//! `fault` (what a page fault maps), `mmap` (mmap, munmap and the shared unmap path),
+//! `pagecache` (shared pages per file or shared anonymous region), `fileio` (what mappings
+//! need from the file system).
 
 pub mod fault;
+pub mod fileio;
+pub mod mmap;
+pub mod pagecache;
 pub mod space;
 
 pub use space::{Access, AddressSpace};

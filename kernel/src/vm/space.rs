@@ -3,16 +3,32 @@
 //!
 //! Layout (ABI.md): program image from 0, one guard page, one stack page, then the heap from
 //! `heap_start` up to `brk`. Heap pages may be absent (lazy sbrk); touching one faults it in.
-//! The trap frame and trampoline sit at the top and carry no U bit.
+//! Mappings (mmap) live in `vmas`, placed in the mmap area [HEAP_LIMIT, USER_TOP) unless the
+//! user fixes an address; their pages appear on first touch (`vm::fault`). The trap frame and
+//! trampoline sit at the top and carry no U bit.
 
 use crate::arch::trampoline;
 use crate::mm::addr::{page_round_down, page_round_up};
 use crate::mm::pagetable::{PageTable, Pte, PteFlags};
 use crate::mm::{frame, PhysAddr, VirtAddr, PGSIZE};
+use super::pagecache::PageCache;
+use crate::fs::file::File;
 use abi::Errno;
+use alloc::sync::Arc;
+use vmspace::{Share, VirtRange, VmaSet};
+
+/// What a shared or file-backed mapping maps: the cache its pages come from and, for a file
+/// mapping, the open file (held so close/unlink do not disturb the mapping).
+#[derive(Clone)]
+pub struct MapObject {
+    pub cache: Arc<PageCache>,
+    pub file: Option<Arc<File>>,
+}
 
 /// Highest address the heap may reach; mappings (mmap) live above it.
 pub const HEAP_LIMIT: usize = 0x20_0000_0000;
+/// The mmap area: where the kernel places mappings (and honours hints).
+pub const MMAP_BASE: usize = HEAP_LIMIT;
 
 /// What kind of access caused a fault or is requested by a copy.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -28,13 +44,15 @@ pub struct AddressSpace {
     pub heap_start: usize,
     /// The program break: the heap is [heap_start, brk).
     pub brk: usize,
+    /// The mappings, keyed by start address.
+    pub vmas: VmaSet<MapObject>,
 }
 
 impl AddressSpace {
     /// An empty space with the trampoline and the trap frame page `trapframe` mapped.
     pub fn new(trapframe: PhysAddr) -> Result<AddressSpace, Errno> {
         let mut pt = PageTable::new().ok_or(Errno::NoMem)?;
-        let tramp = PhysAddr(trampoline::trampoline_start as usize);
+        let tramp = PhysAddr(trampoline::trampoline_start as *const () as usize);
         let ok = pt
             .map(
                 VirtAddr(abi::TRAMPOLINE),
@@ -55,11 +73,7 @@ impl AddressSpace {
             pt.free_tables();
             return Err(e);
         }
-        Ok(AddressSpace {
-            pt,
-            heap_start: 0,
-            brk: 0,
-        })
+        Ok(AddressSpace { pt, heap_start: 0, brk: 0, vmas: VmaSet::new() })
     }
 
     /// Maps fresh zeroed pages over [start, end) with `flags` (U is added). On failure every
@@ -106,7 +120,7 @@ impl AddressSpace {
     }
 
     /// Calls `f(va, pte)` for every present user page, in address order.
-    pub fn for_each_user_page(&mut self, mut f: impl FnMut(usize, Pte)) {
+    pub fn for_each_user_page(&self, mut f: impl FnMut(usize, Pte)) {
         fn visit(table: PhysAddr, level: usize, base: usize, f: &mut dyn FnMut(usize, Pte)) {
             for i in 0..512 {
                 // SAFETY: `table` is a page-table page of this space; i < 512.
@@ -133,9 +147,21 @@ impl AddressSpace {
         let mut child = AddressSpace::new(trapframe)?;
         child.heap_start = self.heap_start;
         child.brk = self.brk;
+        child.vmas = self.vmas.clone();
         let mut result = Ok(());
+        let vmas = &self.vmas;
         self.for_each_user_page(|va, pte| {
             if result.is_err() {
+                return;
+            }
+            if vmas.find(va).is_some_and(|v| v.share == Share::Shared) {
+                // Shared pages stay shared: the child maps the very same frame.
+                frame::share(pte.pa());
+                let flags = pte.flags() & !PteFlags::D;
+                if let Err(e) = child.pt.map_exact(VirtAddr(va), pte.pa(), flags) {
+                    frame::free(pte.pa());
+                    result = Err(e);
+                }
                 return;
             }
             let Some(page) = frame::alloc() else {
@@ -159,10 +185,14 @@ impl AddressSpace {
         }
     }
 
-    /// Handles a fault at `va`: a page of the heap not yet present is allocated zeroed.
-    /// Anything else is an error (the caller kills the process or fails the system call).
-    pub fn fault_in(&mut self, va: usize, _access: Access) -> Result<(), Errno> {
+    /// Handles a fault at `va`: a page of a mapping is supplied by `vm::fault`; a page of the
+    /// heap not yet present is allocated zeroed. Anything else is an error (the caller kills
+    /// the process or fails the system call).
+    pub fn fault_in(&mut self, va: usize, access: Access) -> Result<(), Errno> {
         let page_va = page_round_down(va);
+        if self.vmas.find(va).is_some() {
+            return super::fault::fault_vma(self, page_va, access);
+        }
         if va >= self.heap_start && va < self.brk && self.pt.lookup(VirtAddr(page_va)).is_none() {
             return self.alloc_range(page_va, page_va + PGSIZE, PteFlags::R | PteFlags::W);
         }
@@ -203,6 +233,11 @@ impl AddressSpace {
         if delta >= 0 {
             let new = old.checked_add(delta as usize).ok_or(Errno::NoMem)?;
             if new > HEAP_LIMIT {
+                return Err(Errno::NoMem);
+            }
+            // The heap never grows into a mapping.
+            let grow = VirtRange::new(page_round_up(old), page_round_up(new));
+            if grow.is_some_and(|r| self.vmas.overlaps(r)) {
                 return Err(Errno::NoMem);
             }
             if !lazy {

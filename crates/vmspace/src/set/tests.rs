@@ -16,20 +16,12 @@ fn r(start_page: usize, end_page: usize) -> VirtRange {
 
 /// A shared file VMA of file `file` whose first page is file page `off_page`.
 fn file_vma(start: usize, end: usize, file: u32, off_page: usize) -> Vma<u32> {
-    let backing = Backing::File {
-        file,
-        offset: pg(off_page) as u64,
-    };
+    let backing = Backing::File { file, offset: pg(off_page) as u64 };
     Vma::new(r(start, end), Prot::READ, Share::Shared, backing)
 }
 
 fn anon_vma(start: usize, end: usize) -> Vma<u32> {
-    Vma::new(
-        r(start, end),
-        Prot::READ | Prot::WRITE,
-        Share::Private,
-        Backing::Anonymous,
-    )
+    Vma::new(r(start, end), Prot::READ | Prot::WRITE, Share::Private, Backing::Anonymous)
 }
 
 fn set_of(vmas: Vec<Vma<u32>>) -> VmaSet<u32> {
@@ -69,15 +61,9 @@ fn unmap_middle_hole_splits_in_two() {
     let removed = set.remove_range(r(2, 3));
     set.check_invariants();
     assert_eq!(removed, vec![file_vma(2, 3, 9, 11)]);
-    assert_eq!(
-        contents(&set),
-        vec![file_vma(1, 2, 9, 10), file_vma(3, 5, 9, 12)]
-    );
+    assert_eq!(contents(&set), vec![file_vma(1, 2, 9, 10), file_vma(3, 5, 9, 12)]);
     assert_eq!(set.find(pg(2)), None);
-    assert_eq!(
-        set.find(pg(4) + 5).unwrap().file_offset_at(pg(4)),
-        Some((&9, pg(13) as u64))
-    );
+    assert_eq!(set.find(pg(4) + 5).unwrap().file_offset_at(pg(4)), Some((&9, pg(13) as u64)));
 }
 
 #[test]
@@ -85,21 +71,11 @@ fn unmap_spanning_three_vmas() {
     //  pages:  1  2  3  4  5  6  7  8
     //  before: [A----)[B----)  [C-------)
     //  unmap:     [---------------)
-    let mut set = set_of(vec![
-        file_vma(1, 3, 1, 0),
-        anon_vma(3, 5),
-        file_vma(6, 9, 3, 20),
-    ]);
+    let mut set = set_of(vec![file_vma(1, 3, 1, 0), anon_vma(3, 5), file_vma(6, 9, 3, 20)]);
     let removed = set.remove_range(r(2, 7));
     set.check_invariants();
-    assert_eq!(
-        removed,
-        vec![file_vma(2, 3, 1, 1), anon_vma(3, 5), file_vma(6, 7, 3, 20)]
-    );
-    assert_eq!(
-        contents(&set),
-        vec![file_vma(1, 2, 1, 0), file_vma(7, 9, 3, 21)]
-    );
+    assert_eq!(removed, vec![file_vma(2, 3, 1, 1), anon_vma(3, 5), file_vma(6, 7, 3, 20)]);
+    assert_eq!(contents(&set), vec![file_vma(1, 2, 1, 0), file_vma(7, 9, 3, 21)]);
     // The freed pages and the old gap at page 5 became one gap.
     assert_eq!(set.find_gap(pg(5), None, pg(1), pg(100)), Some(pg(2)));
 }
@@ -145,10 +121,7 @@ fn split_at_cases() {
     assert!(set.split_at(pg(3)));
     assert!(!set.split_at(pg(3)), "now a boundary");
     set.check_invariants();
-    assert_eq!(
-        contents(&set),
-        vec![file_vma(2, 3, 4, 0), file_vma(3, 6, 4, 1)]
-    );
+    assert_eq!(contents(&set), vec![file_vma(2, 3, 4, 0), file_vma(3, 6, 4, 1)]);
 }
 
 #[test]
@@ -213,53 +186,21 @@ fn find_gap_reuses_freed_range() {
 #[test]
 fn find_gap_honours_free_hint() {
     let set = set_of(vec![anon_vma(16, 18)]);
-    assert_eq!(
-        set.find_gap(pg(2), Some(pg(40)), pg(16), pg(64)),
-        Some(pg(40))
-    );
-    assert_eq!(
-        set.find_gap(pg(2), Some(pg(18)), pg(16), pg(64)),
-        Some(pg(18))
-    );
-    assert_eq!(
-        set.find_gap(pg(2), Some(pg(62)), pg(16), pg(64)),
-        Some(pg(62))
-    );
+    assert_eq!(set.find_gap(pg(2), Some(pg(40)), pg(16), pg(64)), Some(pg(40)));
+    assert_eq!(set.find_gap(pg(2), Some(pg(18)), pg(16), pg(64)), Some(pg(18)));
+    assert_eq!(set.find_gap(pg(2), Some(pg(62)), pg(16), pg(64)), Some(pg(62)));
 }
 
 #[test]
 fn find_gap_ignores_occupied_or_bad_hint() {
     let set = set_of(vec![anon_vma(16, 18), anon_vma(30, 32)]);
     let (lo, hi) = (pg(16), pg(64));
-    assert_eq!(
-        set.find_gap(pg(2), Some(pg(17)), lo, hi),
-        Some(pg(18)),
-        "occupied"
-    );
-    assert_eq!(
-        set.find_gap(pg(2), Some(pg(29)), lo, hi),
-        Some(pg(18)),
-        "runs into a VMA"
-    );
-    assert_eq!(
-        set.find_gap(pg(2), Some(pg(40) + 1), lo, hi),
-        Some(pg(18)),
-        "unaligned"
-    );
-    assert_eq!(
-        set.find_gap(pg(2), Some(pg(4)), lo, hi),
-        Some(pg(18)),
-        "below lo"
-    );
-    assert_eq!(
-        set.find_gap(pg(2), Some(pg(63)), lo, hi),
-        Some(pg(18)),
-        "past hi"
-    );
-    assert_eq!(
-        set.find_gap(pg(2), Some(usize::MAX & !(PAGE_SIZE - 1)), lo, hi),
-        Some(pg(18))
-    );
+    assert_eq!(set.find_gap(pg(2), Some(pg(17)), lo, hi), Some(pg(18)), "occupied");
+    assert_eq!(set.find_gap(pg(2), Some(pg(29)), lo, hi), Some(pg(18)), "runs into a VMA");
+    assert_eq!(set.find_gap(pg(2), Some(pg(40) + 1), lo, hi), Some(pg(18)), "unaligned");
+    assert_eq!(set.find_gap(pg(2), Some(pg(4)), lo, hi), Some(pg(18)), "below lo");
+    assert_eq!(set.find_gap(pg(2), Some(pg(63)), lo, hi), Some(pg(18)), "past hi");
+    assert_eq!(set.find_gap(pg(2), Some(usize::MAX & !(PAGE_SIZE - 1)), lo, hi), Some(pg(18)));
 }
 
 #[test]
@@ -274,19 +215,13 @@ fn find_gap_respects_bounds() {
     assert_eq!(set.find_gap(pg(3), None, pg(12), pg(32)), None);
     assert_eq!(set.find_gap(pg(2), None, pg(12), pg(32)), Some(pg(20)));
     // Unaligned bounds are rounded inwards.
-    assert_eq!(
-        set.find_gap(pg(2), None, pg(19) + 1, pg(22) + 1),
-        Some(pg(20))
-    );
+    assert_eq!(set.find_gap(pg(2), None, pg(19) + 1, pg(22) + 1), Some(pg(20)));
     // Degenerate requests.
     assert_eq!(set.find_gap(0, None, 0, pg(40)), None);
     assert_eq!(set.find_gap(100, None, 0, pg(40)), None);
     assert_eq!(set.find_gap(pg(1), None, pg(40), pg(40)), None);
     assert_eq!(set.find_gap(pg(1), None, usize::MAX, usize::MAX), None);
-    assert_eq!(
-        set.find_gap(pg(1), None, ADDR_END - pg(1), usize::MAX),
-        Some(ADDR_END - pg(1))
-    );
+    assert_eq!(set.find_gap(pg(1), None, ADDR_END - pg(1), usize::MAX), Some(ADDR_END - pg(1)));
 }
 
 #[test]
@@ -313,10 +248,7 @@ fn ten_thousand_vmas_packed_from_lo() {
             VirtRange::from_start_len(at, pg(1)).unwrap(),
             Prot::READ,
             Share::Shared,
-            Backing::File {
-                file: i as u32,
-                offset: 0,
-            },
+            Backing::File { file: i as u32, offset: 0 },
         );
         set.insert(v).unwrap();
     }
@@ -324,27 +256,15 @@ fn ten_thousand_vmas_packed_from_lo() {
     assert_eq!(set.len(), N);
     // Everything below the top is packed: the next single page goes right after it, a hint
     // into the packed area is ignored, and `find` hits every VMA.
-    assert_eq!(
-        set.find_gap(pg(1), Some(lo + pg(7)), lo, hi),
-        Some(lo + pg(N))
-    );
+    assert_eq!(set.find_gap(pg(1), Some(lo + pg(7)), lo, hi), Some(lo + pg(N)));
     for i in 0..N {
         let v = set.find(lo + pg(i) + 123).unwrap();
         assert_eq!(v.range().start(), lo + pg(i));
-        assert_eq!(
-            v.backing,
-            Backing::File {
-                file: i as u32,
-                offset: 0
-            }
-        );
+        assert_eq!(v.backing, Backing::File { file: i as u32, offset: 0 });
     }
     // Free every third page; the lowest hole is reused first.
     for i in (0..N).step_by(3) {
-        assert_eq!(
-            set.remove_range(r((1 << 20) + i, (1 << 20) + i + 1)).len(),
-            1
-        );
+        assert_eq!(set.remove_range(r((1 << 20) + i, (1 << 20) + i + 1)).len(), 1);
     }
     set.check_invariants();
     assert_eq!(set.find_gap(pg(1), None, lo, hi), Some(lo));

@@ -1,0 +1,243 @@
+//! Reads an image back through the `fsformat` definitions: the superblock, inodes, file
+//! contents and directories, plus a consistency check of the free-block bitmap against the
+//! blocks the inodes reference.
+//!
+//! It owns nothing on disk and never writes; it is for tests and for inspecting an image a
+//! guest has used. It trusts nothing either: every block address is range-checked, so a
+//! corrupt image gives an error, never a panic.
+
+use fsformat::{
+    block_path, indirect_get, BlockPath, Dirent, DiskInode, SuperBlock, BPB, BSIZE, DINODE_SIZE, DIRENT_SIZE,
+    DOUBLE_INDIRECT, NDIRECT, NINDIRECT, ROOTINO, SINGLE_INDIRECT, T_DIR, T_FILE, T_FREE,
+};
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom};
+use std::path::Path;
+
+fn corrupt(msg: String) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, msg)
+}
+
+/// An open image with a valid superblock.
+pub struct ImageReader {
+    file: File,
+    sb: SuperBlock,
+}
+
+/// What [`check_image`] counted in a consistent image.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Usage {
+    /// Blocks marked used in the bitmap (metadata included).
+    pub used_blocks: u32,
+    /// Data blocks (file contents and indirect blocks) referenced by inodes.
+    pub data_blocks: u32,
+    /// Inodes in use (type not free).
+    pub inodes: u32,
+}
+
+impl ImageReader {
+    /// Opens `path` and checks its superblock against the file's size.
+    pub fn open(path: &Path) -> io::Result<ImageReader> {
+        let file = File::open(path)?;
+        let disk_blocks = file.metadata()?.len() / BSIZE as u64;
+        let mut reader = ImageReader { file, sb: SuperBlock::default() };
+        let sb = SuperBlock::decode(&reader.raw_block(1)?[..]);
+        if !sb.is_valid(disk_blocks) {
+            return Err(corrupt(format!("{}: bad superblock {sb:?}", path.display())));
+        }
+        reader.sb = sb;
+        Ok(reader)
+    }
+
+    /// The image's superblock.
+    pub fn superblock(&self) -> SuperBlock {
+        self.sb
+    }
+
+    fn raw_block(&mut self, b: u32) -> io::Result<[u8; BSIZE]> {
+        let mut buf = [0u8; BSIZE];
+        self.file.seek(SeekFrom::Start(u64::from(b) * BSIZE as u64))?;
+        self.file.read_exact(&mut buf)?;
+        Ok(buf)
+    }
+
+    /// Reads block `b`, which must lie inside the file system.
+    pub fn block(&mut self, b: u32) -> io::Result<[u8; BSIZE]> {
+        if b >= self.sb.size {
+            return Err(corrupt(format!("block {b} lies past the end ({})", self.sb.size)));
+        }
+        self.raw_block(b)
+    }
+
+    /// Reads inode `inum` (which must be below `ninodes`).
+    pub fn inode(&mut self, inum: u32) -> io::Result<DiskInode> {
+        if inum >= self.sb.ninodes {
+            return Err(corrupt(format!("inode {inum} out of range")));
+        }
+        let off = SuperBlock::inode_offset(inum);
+        let blk = self.block(self.sb.inode_block(inum))?;
+        Ok(DiskInode::decode(&blk[off..off + DINODE_SIZE]))
+    }
+
+    /// Whether `b` may hold file data or an indirect table.
+    fn check_data_block(&self, b: u32, what: &str) -> io::Result<()> {
+        if b < self.sb.data_start() || b >= self.sb.size {
+            return Err(corrupt(format!(
+                "{what} names block {b}, outside the data area {}..{}",
+                self.sb.data_start(),
+                self.sb.size
+            )));
+        }
+        Ok(())
+    }
+
+    /// Reads an indirect table at `b`, or `None` when the address is 0 (not allocated).
+    fn table(&mut self, b: u32) -> io::Result<Option<[u8; BSIZE]>> {
+        if b == 0 {
+            return Ok(None);
+        }
+        self.check_data_block(b, "an indirect address")?;
+        self.block(b).map(Some)
+    }
+
+    /// The contents of the file `inode` describes; unallocated blocks read as zeros.
+    pub fn contents(&mut self, inode: &DiskInode) -> io::Result<Vec<u8>> {
+        let size = inode.size as usize;
+        let mut out = Vec::with_capacity(size);
+        let single = self.table(inode.addrs[SINGLE_INDIRECT])?;
+        let double = self.table(inode.addrs[DOUBLE_INDIRECT])?;
+        // The inner table of the doubly-indirect block that was read last.
+        let mut inner: Option<(usize, Option<[u8; BSIZE]>)> = None;
+        for bn in 0..size.div_ceil(BSIZE) {
+            let path =
+                block_path(bn).ok_or_else(|| corrupt(format!("size {size} exceeds the largest file")))?;
+            let addr = match path {
+                BlockPath::Direct(i) => inode.addrs[i],
+                BlockPath::Single(i) => single.as_ref().map_or(0, |t| indirect_get(t, i)),
+                BlockPath::Double(i, j) => {
+                    if inner.as_ref().map(|(k, _)| *k) != Some(i) {
+                        let b = double.as_ref().map_or(0, |t| indirect_get(t, i));
+                        inner = Some((i, self.table(b)?));
+                    }
+                    let table = inner.as_ref().and_then(|(_, t)| t.as_ref());
+                    table.map_or(0, |t| indirect_get(t, j))
+                }
+            };
+            let want = (size - bn * BSIZE).min(BSIZE);
+            if addr == 0 {
+                out.resize(out.len() + want, 0);
+            } else {
+                self.check_data_block(addr, "a file")?;
+                out.extend_from_slice(&self.block(addr)?[..want]);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The used entries of directory `inum`, in on-disk order.
+    pub fn dir_entries(&mut self, inum: u32) -> io::Result<Vec<Dirent>> {
+        let inode = self.inode(inum)?;
+        if inode.typ != T_DIR {
+            return Err(corrupt(format!("inode {inum} is not a directory")));
+        }
+        let data = self.contents(&inode)?;
+        Ok(data.chunks_exact(DIRENT_SIZE).map(Dirent::decode).filter(|d| d.inum != 0).collect())
+    }
+
+    /// Every block inode `inode` references: data blocks and indirect tables.
+    fn referenced_blocks(&mut self, inode: &DiskInode) -> io::Result<Vec<u32>> {
+        let mut out: Vec<u32> = inode.addrs[..NDIRECT].iter().copied().filter(|&b| b != 0).collect();
+        let single = inode.addrs[SINGLE_INDIRECT];
+        if let Some(t) = self.table(single)? {
+            out.push(single);
+            out.extend((0..NINDIRECT).map(|i| indirect_get(&t, i)).filter(|&b| b != 0));
+        }
+        let double = inode.addrs[DOUBLE_INDIRECT];
+        if let Some(outer) = self.table(double)? {
+            out.push(double);
+            for i in 0..NINDIRECT {
+                let b = indirect_get(&outer, i);
+                if let Some(t) = self.table(b)? {
+                    out.push(b);
+                    out.extend((0..NINDIRECT).map(|j| indirect_get(&t, j)).filter(|&x| x != 0));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The whole free-block bitmap: bit `b % 8` of byte `b / 8` is block `b`.
+    fn bitmap(&mut self) -> io::Result<Vec<u8>> {
+        let nblocks = (self.sb.size as usize).div_ceil(BPB) as u32;
+        let mut out = Vec::with_capacity(nblocks as usize * BSIZE);
+        for i in 0..nblocks {
+            out.extend_from_slice(&self.block(self.sb.bmapstart + i)?);
+        }
+        Ok(out)
+    }
+}
+
+/// Reads the regular files in the root directory of the image at `path`, as (name, contents)
+/// pairs in directory order. Directories and devices are skipped.
+pub fn read_image(path: &Path) -> io::Result<Vec<(String, Vec<u8>)>> {
+    let mut img = ImageReader::open(path)?;
+    let mut files = Vec::new();
+    for entry in img.dir_entries(ROOTINO)? {
+        let inode = img.inode(u32::from(entry.inum))?;
+        if inode.typ == T_FILE {
+            let name = String::from_utf8_lossy(entry.name()).into_owned();
+            files.push((name, img.contents(&inode)?));
+        }
+    }
+    Ok(files)
+}
+
+/// Checks that the image at `path` is consistent: the root is a directory, every block an
+/// inode references lies in the data area and belongs to one inode only, and the bitmap marks
+/// exactly the metadata blocks and the referenced blocks.
+///
+/// # Errors
+/// `InvalidData` naming the first inconsistencies found; I/O errors from reading.
+pub fn check_image(path: &Path) -> io::Result<Usage> {
+    let mut img = ImageReader::open(path)?;
+    let sb = img.superblock();
+    if img.inode(ROOTINO)?.typ != T_DIR {
+        return Err(corrupt("the root inode is not a directory".into()));
+    }
+    let mut owner = vec![0u32; sb.size as usize];
+    let mut usage = Usage { used_blocks: 0, data_blocks: 0, inodes: 0 };
+    for inum in 1..sb.ninodes {
+        let inode = img.inode(inum)?;
+        if inode.typ == T_FREE {
+            continue;
+        }
+        usage.inodes += 1;
+        for b in img.referenced_blocks(&inode)? {
+            img.check_data_block(b, &format!("inode {inum}"))?;
+            let prev = std::mem::replace(&mut owner[b as usize], inum);
+            if prev != 0 {
+                return Err(corrupt(format!("block {b} belongs to both inode {prev} and inode {inum}")));
+            }
+            usage.data_blocks += 1;
+        }
+    }
+    let bitmap = img.bitmap()?;
+    let mut wrong = Vec::new();
+    for b in 0..sb.size {
+        let used = bitmap[b as usize / 8] & (1 << (b % 8)) != 0;
+        usage.used_blocks += u32::from(used);
+        let should = b < sb.data_start() || owner[b as usize] != 0;
+        if used != should {
+            wrong.push(b);
+        }
+    }
+    if !wrong.is_empty() {
+        let shown: Vec<String> = wrong.iter().take(10).map(u32::to_string).collect();
+        return Err(corrupt(format!(
+            "the bitmap disagrees with the inodes on {} blocks: {}",
+            wrong.len(),
+            shown.join(", ")
+        )));
+    }
+    Ok(usage)
+}

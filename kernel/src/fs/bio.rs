@@ -1,0 +1,166 @@
+//! The buffer cache: a fixed set of `NBUF` block-sized buffers holding recently used disk
+//! blocks, so that each block has at most one in-memory copy and every access to it is
+//! serialized by that buffer's sleep lock. Replacement is least-recently-released first.
+//!
+//! A buffer is handed out as a [`Buf`] guard (locked, contents valid); dropping the guard
+//! releases it. The log pins buffers it has recorded ([`pin`]) so they stay cached until the
+//! commit installs them. This module only moves whole blocks between the disk and memory; it
+//! knows nothing of the log, inodes or the on-disk layout, and must not write a block to disk
+//! on its own (only the log decides when a modified block reaches the disk).
+//!
+//! Locking: `CACHE` (spinlock) guards which block each slot holds, its reference count and its
+//! age; a slot's contents are guarded by its sleep lock in `DATA`. Whoever holds a reference
+//! may take the sleep lock; a slot is only reassigned while its count is zero, so the
+//! `holds` tag inside the data always tells whether the contents are those of the slot's block.
+
+use crate::drivers::virtio_blk;
+use crate::proc;
+use crate::sync::{SleepLock, SleepLockGuard, SpinLock};
+use fsformat::BSIZE;
+
+/// Number of buffers. The log may pin up to `LOGBLOCKS` (30) of them; the rest serve reads
+/// and the few buffers each running operation holds at once.
+pub const NBUF: usize = 128;
+
+#[derive(Clone, Copy)]
+struct Slot {
+    /// The block this slot is assigned to (meaningful while `refcnt > 0` or `cached`).
+    blockno: u32,
+    /// Holders of a `Buf` for this slot plus pins by the log.
+    refcnt: u32,
+    /// Whether `blockno` names a block (false until first use).
+    cached: bool,
+    /// Release time, for least-recently-used replacement.
+    last_use: u64,
+}
+
+struct Cache {
+    slots: [Slot; NBUF],
+    clock: u64,
+}
+
+/// The contents of one buffer.
+struct BufData {
+    /// The block whose contents `bytes` hold, if any.
+    holds: Option<u32>,
+    bytes: [u8; BSIZE],
+}
+
+static CACHE: SpinLock<Cache> = SpinLock::new(
+    "bcache",
+    Cache { slots: [Slot { blockno: 0, refcnt: 0, cached: false, last_use: 0 }; NBUF], clock: 0 },
+);
+
+static DATA: [SleepLock<BufData>; NBUF] =
+    [const { SleepLock::new("buffer", BufData { holds: None, bytes: [0; BSIZE] }) }; NBUF];
+
+fn chan() -> usize {
+    &CACHE as *const _ as usize
+}
+
+/// A locked buffer whose contents are those of block `blockno()`.
+pub struct Buf {
+    slot: usize,
+    blockno: u32,
+    data: Option<SleepLockGuard<'static, BufData>>,
+}
+
+impl Buf {
+    /// The block this buffer holds.
+    pub fn blockno(&self) -> u32 {
+        self.blockno
+    }
+
+    /// The block's bytes.
+    pub fn data(&self) -> &[u8; BSIZE] {
+        &self.guard().bytes
+    }
+
+    /// The block's bytes, for modification. The caller must record the change with
+    /// `log::log_write` (inside a transaction) for it ever to reach the disk.
+    pub fn data_mut(&mut self) -> &mut [u8; BSIZE] {
+        &mut self.guard_mut().bytes
+    }
+
+    fn guard(&self) -> &BufData {
+        self.data.as_ref().expect("buffer used after release")
+    }
+
+    fn guard_mut(&mut self) -> &mut BufData {
+        self.data.as_mut().expect("buffer used after release")
+    }
+}
+
+impl Drop for Buf {
+    fn drop(&mut self) {
+        drop(self.data.take());
+        release(self.slot);
+    }
+}
+
+/// Drops one reference to `slot`; a slot nobody references becomes the youngest candidate
+/// for reuse, and waiters for a free slot are woken.
+fn release(slot: usize) {
+    let mut c = CACHE.lock();
+    c.clock += 1;
+    let now = c.clock;
+    let s = &mut c.slots[slot];
+    assert!(s.refcnt > 0, "bio: releasing an unreferenced buffer");
+    s.refcnt -= 1;
+    if s.refcnt == 0 {
+        s.last_use = now;
+        drop(c);
+        proc::wakeup(chan());
+    }
+}
+
+/// Finds the slot caching `blockno`, or assigns the least recently used free slot to it, and
+/// takes a reference. Sleeps while every slot is referenced.
+fn get_slot(blockno: u32) -> usize {
+    let mut c = CACHE.lock();
+    loop {
+        if let Some(i) = c.slots.iter().position(|s| s.cached && s.blockno == blockno) {
+            c.slots[i].refcnt += 1;
+            return i;
+        }
+        let victim = c
+            .slots
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.refcnt == 0)
+            .min_by_key(|(_, s)| (s.cached, s.last_use))
+            .map(|(i, _)| i);
+        if let Some(i) = victim {
+            c.slots[i] = Slot { blockno, refcnt: 1, cached: true, last_use: 0 };
+            return i;
+        }
+        c = proc::sleep(chan(), c);
+    }
+}
+
+/// Returns a locked buffer holding block `blockno`, reading it from the disk if it is not
+/// cached. May sleep (for the buffer's lock, a free slot, or the disk).
+pub fn read(blockno: u32) -> Buf {
+    let slot = get_slot(blockno);
+    let mut data = DATA[slot].lock();
+    if data.holds != Some(blockno) {
+        virtio_blk::read_block(blockno, &mut data.bytes);
+        data.holds = Some(blockno);
+    }
+    Buf { slot, blockno, data: Some(data) }
+}
+
+/// Writes the buffer's contents to its home block on the disk. Only the log calls this.
+pub fn write_home(b: &Buf) {
+    virtio_blk::write_block(b.blockno, b.data());
+}
+
+/// Keeps `b`'s block cached after `b` is released (the log's pending write).
+pub fn pin(b: &Buf) {
+    CACHE.lock().slots[b.slot].refcnt += 1;
+}
+
+/// Undoes one `pin` of `b`'s block.
+pub fn unpin(b: &Buf) {
+    release(b.slot);
+}

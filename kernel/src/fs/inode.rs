@@ -1,0 +1,389 @@
+//! In-memory inodes: the table of inodes in use, counted references ([`Inode`]), locking
+//! ([`InodeGuard`]), and an inode's contents: block mapping (direct, singly- and
+//! doubly-indirect), reading, writing, truncation, and the on-disk copy (`update`).
+//!
+//! An `Inode` is a reference: `clone` takes another, `drop` releases it. When the last
+//! reference to an inode with no links goes away, the inode and its blocks are freed on disk,
+//! which writes through the log: **drop an `Inode` only inside a transaction**
+//! (`log::begin_op`/`end_op`). The freed blocks are released later, by `end_op` (see
+//! `balloc`), so a drop needs no lock but the inode's own and may happen with others held.
+//!
+//! The table (`ITABLE`, a spinlock) guards which inodes are in memory and their reference
+//! counts; an inode's sleep lock guards its contents (`InodeData`), which are read from disk
+//! on first lock. This module must not know about directories' contents, paths or files.
+
+use super::balloc::{self, Detached};
+use super::{bio, log, sb, ROOTDEV};
+use crate::sync::{SleepLock, SleepLockGuard, SpinLock};
+use abi::{Errno, Stat};
+use alloc::collections::BTreeMap;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use fsformat::{
+    block_path, indirect_get, indirect_set, BlockPath, DiskInode, SuperBlock, BSIZE, DINODE_SIZE,
+    DOUBLE_INDIRECT, IPB, MAXFILE, NADDRS, SINGLE_INDIRECT, T_FREE,
+};
+
+/// An inode's contents, guarded by its sleep lock.
+struct InodeData {
+    /// Whether `di` has been read from disk.
+    valid: bool,
+    di: DiskInode,
+}
+
+struct InodeCore {
+    inum: u32,
+    data: SleepLock<InodeData>,
+}
+
+struct Entry {
+    core: Arc<InodeCore>,
+    /// Live `Inode` values for this inode.
+    refs: usize,
+}
+
+static ITABLE: SpinLock<BTreeMap<u32, Entry>> = SpinLock::new("itable", BTreeMap::new());
+
+/// A counted reference to an in-memory inode (see the module docs for the drop rule).
+pub struct Inode {
+    core: Arc<InodeCore>,
+}
+
+/// Returns a reference to inode `inum`, without locking it or reading it from disk.
+pub fn get(inum: u32) -> Inode {
+    let mut table = ITABLE.lock();
+    let entry = table.entry(inum).or_insert_with(|| Entry {
+        core: Arc::new(InodeCore {
+            inum,
+            data: SleepLock::new("inode", InodeData { valid: false, di: DiskInode::default() }),
+        }),
+        refs: 0,
+    });
+    entry.refs += 1;
+    Inode { core: entry.core.clone() }
+}
+
+/// Allocates a free on-disk inode, gives it type `typ` (everything else zero) and returns a
+/// reference to it. Must run inside a transaction. `Err(NoSpc)` when every inode is in use.
+pub fn alloc(typ: i16) -> Result<Inode, Errno> {
+    let s = sb();
+    let mut inum = 1;
+    while inum < s.ninodes {
+        let mut buf = bio::read(s.inode_block(inum));
+        let block_end = ((inum / IPB as u32 + 1) * IPB as u32).min(s.ninodes);
+        while inum < block_end {
+            let o = SuperBlock::inode_offset(inum);
+            let slot = &mut buf.data_mut()[o..o + DINODE_SIZE];
+            if DiskInode::decode(slot).typ == T_FREE {
+                DiskInode { typ, ..Default::default() }.encode(slot);
+                log::log_write(&buf);
+                drop(buf);
+                return Ok(get(inum));
+            }
+            inum += 1;
+        }
+    }
+    Err(Errno::NoSpc)
+}
+
+impl Clone for Inode {
+    fn clone(&self) -> Self {
+        let mut table = ITABLE.lock();
+        table.get_mut(&self.core.inum).expect("inode table lost an entry").refs += 1;
+        Inode { core: self.core.clone() }
+    }
+}
+
+impl Drop for Inode {
+    fn drop(&mut self) {
+        let inum = self.core.inum;
+        let mut table = ITABLE.lock();
+        if table.get(&inum).map(|e| e.refs) == Some(1) {
+            // Ours is the only reference, so no one holds or waits for the sleep lock and
+            // this does not sleep; no one can take a new reference to an unlinked inode
+            // until its on-disk type is free.
+            let mut d = self.core.data.lock();
+            if d.valid && d.di.nlink == 0 {
+                drop(table);
+                free_on_disk(inum, &mut d);
+                drop(d);
+                table = ITABLE.lock();
+            }
+        }
+        let entry = table.get_mut(&inum).expect("inode table lost an entry");
+        entry.refs -= 1;
+        if entry.refs == 0 {
+            table.remove(&inum);
+        }
+    }
+}
+
+/// Frees an unlinked inode's blocks and the inode itself (inside the caller's transaction).
+fn free_on_disk(inum: u32, d: &mut InodeData) {
+    detach_blocks(inum, &mut d.di);
+    d.di.typ = T_FREE;
+    d.di.major = 0;
+    d.di.minor = 0;
+    write_dinode(inum, &d.di);
+    d.valid = false;
+}
+
+/// Empties the file: clears its block addresses and size on disk and queues the old blocks
+/// for freeing by the next `end_op` (see `balloc`).
+fn detach_blocks(inum: u32, di: &mut DiskInode) {
+    let mut roots = Vec::new();
+    for (i, &a) in di.addrs.iter().enumerate() {
+        if a == 0 {
+            continue;
+        }
+        roots.push(match i {
+            SINGLE_INDIRECT => Detached::Single(a),
+            DOUBLE_INDIRECT => Detached::Double(a),
+            _ => Detached::Data(a),
+        });
+    }
+    di.addrs = [0; NADDRS];
+    di.size = 0;
+    write_dinode(inum, di);
+    balloc::free_later(roots);
+}
+
+/// Copies `di` to inode `inum`'s slot on disk (through the log).
+fn write_dinode(inum: u32, di: &DiskInode) {
+    let mut buf = bio::read(sb().inode_block(inum));
+    let o = SuperBlock::inode_offset(inum);
+    di.encode(&mut buf.data_mut()[o..o + DINODE_SIZE]);
+    log::log_write(&buf);
+}
+
+impl Inode {
+    /// The inode number.
+    pub fn inum(&self) -> u32 {
+        self.core.inum
+    }
+
+    /// Locks the inode (sleeping while another process holds it), reading it from disk on
+    /// first use.
+    pub fn lock(&self) -> InodeGuard<'_> {
+        let mut d = self.core.data.lock();
+        if !d.valid {
+            let buf = bio::read(sb().inode_block(self.core.inum));
+            let o = SuperBlock::inode_offset(self.core.inum);
+            d.di = DiskInode::decode(&buf.data()[o..o + DINODE_SIZE]);
+            d.valid = true;
+        }
+        InodeGuard { ip: self, d }
+    }
+}
+
+/// A locked inode: its contents may be read and changed. Changes to the metadata reach the
+/// disk with [`InodeGuard::update`]; `write` and `truncate` update by themselves.
+pub struct InodeGuard<'a> {
+    ip: &'a Inode,
+    d: SleepLockGuard<'a, InodeData>,
+}
+
+impl InodeGuard<'_> {
+    pub fn inum(&self) -> u32 {
+        self.ip.core.inum
+    }
+
+    /// T_FILE, T_DIR or T_DEVICE (T_FREE only on a corrupt disk).
+    pub fn file_type(&self) -> i16 {
+        self.d.di.typ
+    }
+
+    pub fn nlink(&self) -> i16 {
+        self.d.di.nlink
+    }
+
+    /// Sets the link count in memory; call `update` to write it.
+    pub fn set_nlink(&mut self, n: i16) {
+        self.d.di.nlink = n;
+    }
+
+    /// Sets a device's numbers in memory; call `update` to write them.
+    pub fn set_device(&mut self, major: i16, minor: i16) {
+        self.d.di.major = major;
+        self.d.di.minor = minor;
+    }
+
+    pub fn size(&self) -> u32 {
+        self.d.di.size
+    }
+
+    pub fn major(&self) -> i16 {
+        self.d.di.major
+    }
+
+    pub fn stat(&self) -> Stat {
+        Stat {
+            dev: ROOTDEV,
+            ino: self.inum(),
+            typ: self.d.di.typ,
+            nlink: self.d.di.nlink,
+            size: self.d.di.size as u64,
+        }
+    }
+
+    /// Writes the in-memory inode to disk. Must run inside a transaction.
+    pub fn update(&mut self) {
+        write_dinode(self.inum(), &self.d.di);
+    }
+
+    /// Frees the file's contents (size 0). Must run inside a transaction; the blocks become
+    /// free at the end of the operation.
+    pub fn truncate(&mut self) {
+        let inum = self.inum();
+        detach_blocks(inum, &mut self.d.di);
+    }
+
+    /// Reads up to `dst.len()` bytes at `off` into a kernel buffer; returns the count (0 at or
+    /// past the end). Holes read as zeros.
+    pub fn read(&mut self, off: u32, dst: &mut [u8]) -> Result<usize, Errno> {
+        let size = self.d.di.size;
+        if off >= size {
+            return Ok(0);
+        }
+        let n = dst.len().min((size - off) as usize);
+        let mut done = 0;
+        while done < n {
+            let pos = off as usize + done;
+            let (bn, boff) = (pos / BSIZE, pos % BSIZE);
+            let m = (BSIZE - boff).min(n - done);
+            let piece = &mut dst[done..done + m];
+            match self.lookup_block(bn) {
+                Ok(Some(b)) => piece.copy_from_slice(&bio::read(b).data()[boff..boff + m]),
+                Ok(None) => piece.fill(0),
+                Err(e) if done == 0 => return Err(e),
+                Err(_) => break,
+            }
+            done += m;
+        }
+        Ok(done)
+    }
+
+    /// Writes `src` at `off` (which may be at most the size), growing the file and allocating
+    /// blocks as needed. Must run inside a transaction, and `src` must touch few enough blocks
+    /// for one operation (see `file`). Returns the count written: short when the disk is full
+    /// or the file reaches `MAXFILE` blocks; an error when nothing could be written.
+    pub fn write(&mut self, off: u32, src: &[u8]) -> Result<usize, Errno> {
+        if off > self.d.di.size {
+            return Err(Errno::Inval);
+        }
+        let end = (off as usize + src.len()).min(MAXFILE * BSIZE);
+        if end <= off as usize {
+            return if src.is_empty() { Ok(0) } else { Err(Errno::NoSpc) };
+        }
+        let n = end - off as usize;
+        let mut done = 0;
+        let mut failure = None;
+        while done < n {
+            let pos = off as usize + done;
+            let (bn, boff) = (pos / BSIZE, pos % BSIZE);
+            let m = (BSIZE - boff).min(n - done);
+            let b = match self.map_block(bn) {
+                Ok(b) => b,
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
+            };
+            let mut buf = bio::read(b);
+            buf.data_mut()[boff..boff + m].copy_from_slice(&src[done..done + m]);
+            log::log_write(&buf);
+            done += m;
+        }
+        let new_end = off + done as u32;
+        if new_end > self.d.di.size {
+            self.d.di.size = new_end;
+        }
+        // Even a failed write may have allocated indirect blocks: record them.
+        self.update();
+        match failure {
+            Some(e) if done == 0 => Err(e),
+            _ => Ok(done),
+        }
+    }
+
+    /// The disk block holding file block `bn`, or `None` for a hole.
+    fn lookup_block(&self, bn: usize) -> Result<Option<u32>, Errno> {
+        let addrs = &self.d.di.addrs;
+        match block_path(bn) {
+            None => Ok(None),
+            Some(BlockPath::Direct(i)) => checked(addrs[i]),
+            Some(BlockPath::Single(i)) => match checked(addrs[SINGLE_INDIRECT])? {
+                Some(ind) => checked(indirect_get(bio::read(ind).data(), i)),
+                None => Ok(None),
+            },
+            Some(BlockPath::Double(i, j)) => {
+                let Some(top) = checked(addrs[DOUBLE_INDIRECT])? else { return Ok(None) };
+                let Some(mid) = checked(indirect_get(bio::read(top).data(), i))? else {
+                    return Ok(None);
+                };
+                checked(indirect_get(bio::read(mid).data(), j))
+            }
+        }
+    }
+
+    /// The disk block holding file block `bn`, allocating it (and indirect blocks on the way)
+    /// if needed. Must run inside a transaction.
+    fn map_block(&mut self, bn: usize) -> Result<u32, Errno> {
+        match block_path(bn).ok_or(Errno::NoSpc)? {
+            BlockPath::Direct(i) => self.map_root(i),
+            BlockPath::Single(i) => {
+                let ind = self.map_root(SINGLE_INDIRECT)?;
+                map_entry(ind, i)
+            }
+            BlockPath::Double(i, j) => {
+                let top = self.map_root(DOUBLE_INDIRECT)?;
+                let mid = map_entry(top, i)?;
+                map_entry(mid, j)
+            }
+        }
+    }
+
+    /// `addrs[i]`, allocated if zero (the caller updates the inode).
+    fn map_root(&mut self, i: usize) -> Result<u32, Errno> {
+        let a = self.d.di.addrs[i];
+        if a != 0 {
+            return checked(a)?.ok_or(Errno::Io);
+        }
+        let b = balloc::alloc()?;
+        self.d.di.addrs[i] = b;
+        Ok(b)
+    }
+}
+
+/// Entry `i` of indirect block `ind`, allocated (and logged) if zero.
+fn map_entry(ind: u32, i: usize) -> Result<u32, Errno> {
+    let mut buf = bio::read(ind);
+    let a = indirect_get(buf.data(), i);
+    if a != 0 {
+        return checked(a)?.ok_or(Errno::Io);
+    }
+    let b = balloc::alloc()?;
+    indirect_set(buf.data_mut(), i, b);
+    log::log_write(&buf);
+    Ok(b)
+}
+
+/// A block address read from disk: `None` for 0, an error if it points outside the data
+/// area (a corrupt disk must not make the kernel touch metadata or nonexistent blocks).
+fn checked(a: u32) -> Result<Option<u32>, Errno> {
+    match a {
+        0 => Ok(None),
+        a if balloc::is_data_block(a) => Ok(Some(a)),
+        _ => Err(Errno::Io),
+    }
+}
+
+/// Most file blocks one `write` call may touch, so that one operation logs at most
+/// `MAXOPBLOCKS` blocks even on a fragmented disk: 2 data blocks, 3 indirect blocks (the
+/// singly-indirect one and both levels of the doubly-indirect tree, at the boundary between
+/// them), one bitmap block per allocation (2 data + 2 indirect) and the inode: 2+3+4+1 = 10.
+pub const MAX_WRITE_BLOCKS: usize = 2;
+
+/// Blocks one write operation may log in the worst case: data, indirect, bitmap, inode.
+const WORST_WRITE_OP: usize = MAX_WRITE_BLOCKS + 3 + (MAX_WRITE_BLOCKS + 2) + 1;
+const _: () = assert!(WORST_WRITE_OP <= fsformat::MAXOPBLOCKS);

@@ -1,0 +1,139 @@
+//! `mmap` and `munmap`, and the unmapping path that exit and exec share with munmap.
+//!
+//! mmap only validates, picks a range and records a VMA: no page is allocated and nothing is
+//! read (unless MAP_POPULATE). munmap removes any page range across any number of VMAs; for
+//! each removed piece the present pages are unmapped, dirty shared pages are marked in their
+//! cache and written back to the file (clamped to its size), and the piece's references to
+//! the file and cache are dropped.
+
+use super::fault;
+use super::fileio;
+use super::pagecache::PageCache;
+use super::space::{AddressSpace, MapObject, MMAP_BASE};
+use super::Access;
+use crate::mm::addr::page_round_up;
+use crate::mm::pagetable::PteFlags;
+use crate::mm::{frame, VirtAddr, PGSIZE};
+use crate::proc;
+use abi::Errno;
+use core::sync::atomic::{AtomicU64, Ordering};
+use vmspace::{Backing, MmapRequest, Placement, Share, Vma, VirtRange};
+
+/// Pages written back to files from shared mappings since boot.
+pub static PAGES_WRITTEN_BACK: AtomicU64 = AtomicU64::new(0);
+
+/// `mmap(addr, len, prot, flags, fd, offset)`.
+pub fn mmap(addr: usize, len: usize, prot: usize, flags: usize, fd: i32, offset: usize) -> Result<usize, Errno> {
+    let req = MmapRequest::parse(addr, len, prot, flags, offset, abi::USER_TOP)?;
+    let backing = if req.anonymous {
+        if fd != -1 {
+            return Err(Errno::Inval);
+        }
+        match req.share {
+            Share::Private => Backing::Anonymous,
+            Share::Shared => {
+                Backing::File { file: MapObject { cache: PageCache::anonymous(), file: None }, offset: 0 }
+            }
+        }
+    } else {
+        let f = fileio::fd_file(fd)?;
+        let inum = fileio::mappable_inum(&f)?;
+        if !fileio::readable(&f) {
+            return Err(Errno::Access);
+        }
+        if req.share == Share::Shared && req.prot.contains(vmspace::Prot::WRITE) && !fileio::writable(&f) {
+            return Err(Errno::Access);
+        }
+        Backing::File { file: MapObject { cache: PageCache::for_inode(inum), file: Some(f) }, offset: req.offset }
+    };
+    let space = proc::current_space();
+    let heap_top = page_round_up(space.brk);
+    let start = match req.placement {
+        Placement::Fixed { addr, replace } => {
+            let range = VirtRange::from_start_len(addr, req.len).ok_or(Errno::NoMem)?;
+            if addr < heap_top {
+                return Err(Errno::NoMem); // never over the image, stack or heap
+            }
+            if space.vmas.overlaps(range) {
+                if !replace {
+                    return Err(Errno::Exist);
+                }
+                unmap(space, range);
+            }
+            addr
+        }
+        Placement::Hint(h) => space.vmas.find_gap(req.len, Some(h), MMAP_BASE, abi::USER_TOP).ok_or(Errno::NoMem)?,
+        Placement::Any => space.vmas.find_gap(req.len, None, MMAP_BASE, abi::USER_TOP).ok_or(Errno::NoMem)?,
+    };
+    let range = VirtRange::from_start_len(start, req.len).ok_or(Errno::NoMem)?;
+    space.vmas.insert(Vma::new(range, req.prot, req.share, backing)).map_err(|_| Errno::Exist)?;
+    if req.populate {
+        let access = if req.prot.contains(vmspace::Prot::WRITE) { Access::Write } else { Access::Read };
+        for va in range.page_starts() {
+            if fault::fault_vma(space, va, access).is_err() {
+                break; // past end-of-file or out of memory: the rest stays lazy
+            }
+        }
+    }
+    Ok(start)
+}
+
+/// `munmap(addr, len)`: addr page-aligned, len > 0; unmapped parts of the range are fine.
+pub fn munmap(addr: usize, len: usize) -> Result<usize, Errno> {
+    if addr % PGSIZE != 0 || len == 0 {
+        return Err(Errno::Inval);
+    }
+    let end = addr.checked_add(len).map(page_round_up).filter(|&e| e <= abi::USER_TOP).ok_or(Errno::Inval)?;
+    let range = VirtRange::new(addr, end).ok_or(Errno::Inval)?;
+    unmap(proc::current_space(), range);
+    Ok(0)
+}
+
+/// Removes every mapped page of `range` from `space`, writing back dirty shared file pages.
+pub fn unmap(space: &mut AddressSpace, range: VirtRange) {
+    for piece in space.vmas.remove_range(range) {
+        release(space, piece);
+    }
+}
+
+/// Removes every mapping of `space` (exit, exec).
+pub fn unmap_all(space: &mut AddressSpace) {
+    if let Some(all) = VirtRange::new(0, abi::USER_TOP) {
+        unmap(space, all);
+    }
+}
+
+/// Unmaps the pages of one removed piece and writes back its dirty shared file pages.
+fn release(space: &mut AddressSpace, vma: Vma<MapObject>) {
+    let range = vma.range();
+    let obj = match &vma.backing {
+        Backing::File { file, offset } => Some((file, *offset)),
+        Backing::Anonymous => None,
+    };
+    let mut va = range.start();
+    while va < range.end() {
+        let Some(pte) = space.pt.walk(VirtAddr(va), false) else {
+            va = ((va | (512 * PGSIZE - 1)) + 1).min(range.end()); // no table: skip 2 MiB
+            continue;
+        };
+        if pte.is_valid() {
+            let old = *pte;
+            *pte = crate::mm::pagetable::Pte(0);
+            if let Some((o, off)) = obj {
+                if vma.share == Share::Shared && old.flags().contains(PteFlags::D) {
+                    o.cache.mark_dirty((off + (va - range.start()) as u64) / PGSIZE as u64);
+                }
+            }
+            frame::free(old.pa());
+        }
+        va += PGSIZE;
+    }
+    if let (Some((o, off)), Share::Shared) = (obj, vma.share) {
+        if let Some(f) = &o.file {
+            let first = off / PGSIZE as u64;
+            let end = first + range.pages() as u64;
+            let n = o.cache.write_back(first, end, |index, page| fileio::write_page(f, index * PGSIZE as u64, page));
+            PAGES_WRITTEN_BACK.fetch_add(n as u64, Ordering::Relaxed);
+        }
+    }
+}

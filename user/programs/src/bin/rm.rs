@@ -1,0 +1,22 @@
+//! rm: removes each named file (or empty directory).
+#![no_std]
+#![no_main]
+
+use ulib::io::Bstr;
+use ulib::{eprintln, fs, Args};
+
+ulib::entry!(main);
+
+fn main(args: Args) -> i32 {
+    if args.len() < 2 {
+        eprintln!("Usage: rm files...");
+        return 1;
+    }
+    for path in args.iter().skip(1) {
+        if fs::unlink(path).is_err() {
+            eprintln!("rm: {} failed to delete", Bstr(path));
+            return 1;
+        }
+    }
+    0
+}
