@@ -29,7 +29,6 @@ macro_rules! csr_write {
     };
 }
 
-csr_read!(mhartid, "mhartid");
 csr_read!(mstatus, "mstatus");
 csr_write!(set_mstatus, "mstatus");
 csr_write!(set_mepc, "mepc");
@@ -42,7 +41,6 @@ csr_write!(set_pmpaddr0, "pmpaddr0");
 csr_write!(set_pmpcfg0, "pmpcfg0");
 csr_read!(sstatus, "sstatus");
 csr_write!(set_sstatus, "sstatus");
-csr_read!(sip, "sip");
 csr_read!(sie, "sie");
 csr_write!(set_sie, "sie");
 csr_read!(sepc, "sepc");
@@ -50,7 +48,6 @@ csr_write!(set_sepc, "sepc");
 csr_read!(scause, "scause");
 csr_read!(stval, "stval");
 csr_write!(set_stvec, "stvec");
-csr_read!(satp, "satp");
 csr_write!(set_scounteren, "scounteren");
 csr_write!(set_stimecmp, "stimecmp");
 
@@ -72,17 +69,9 @@ pub unsafe fn set_satp(v: usize) {
     unsafe { asm!("sfence.vma zero, zero", "csrw satp, {}", "sfence.vma zero, zero", in(reg) v) };
 }
 
-/// Flushes all TLB entries of this hart.
-#[inline(always)]
-pub fn sfence_vma() {
-    // SAFETY: a TLB flush only drops cached translations.
-    unsafe { asm!("sfence.vma zero, zero") };
-}
-
 pub const SSTATUS_SPP: usize = 1 << 8;
 pub const SSTATUS_SPIE: usize = 1 << 5;
 pub const SSTATUS_SIE: usize = 1 << 1;
-pub const SSTATUS_SUM: usize = 1 << 18;
 pub const SIE_SEIE: usize = 1 << 9;
 pub const SIE_STIE: usize = 1 << 5;
 pub const SIE_SSIE: usize = 1 << 1;

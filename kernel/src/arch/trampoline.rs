@@ -27,11 +27,9 @@ pub struct TrapFrame {
 }
 
 impl TrapFrame {
-    pub const RA: usize = 1;
     pub const SP: usize = 2;
     pub const A0: usize = 10;
     pub const A1: usize = 11;
-    pub const A7: usize = 17;
 
     pub fn arg(&self, n: usize) -> usize {
         self.regs[Self::A0 + n]

@@ -54,7 +54,7 @@ pub fn alloc() -> Result<u32, Errno> {
         None => find_and_set(first, hint).ok_or(Errno::NoSpc)?,
     };
     *NEXT_HINT.lock() = b + 1;
-    let mut buf = bio::read(b);
+    let mut buf = bio::read_for_overwrite(b);
     buf.data_mut().fill(0);
     log::log_write(&buf);
     Ok(b)

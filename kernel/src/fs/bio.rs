@@ -150,6 +150,15 @@ pub fn read(blockno: u32) -> Buf {
     Buf { slot, blockno, data: Some(data) }
 }
 
+/// Returns a locked buffer for block `blockno` without reading the disk: the caller must
+/// overwrite all of it before releasing it (a block just allocated, or a whole-block write).
+pub fn read_for_overwrite(blockno: u32) -> Buf {
+    let slot = get_slot(blockno);
+    let mut data = DATA[slot].lock();
+    data.holds = Some(blockno);
+    Buf { slot, blockno, data: Some(data) }
+}
+
 /// Writes the buffer's contents to its home block on the disk. Only the log calls this.
 pub fn write_home(b: &Buf) {
     virtio_blk::write_block(b.blockno, b.data());

@@ -10,14 +10,15 @@
 //! **Dropping the last `Arc<File>` of an inode runs a transaction: never do it between
 //! `log::begin_op` and `log::end_op`.**
 
-use super::inode::{Inode, MAX_WRITE_BLOCKS};
+use super::inode::Inode;
 use super::{log, pipe};
 use crate::drivers::console;
 use crate::mm::uaccess;
 use crate::sync::SleepLock;
 use abi::{Errno, Stat, CONSOLE_MAJOR};
 use core::ops::Deref;
-use fsformat::{BSIZE, T_DEVICE};
+use alloc::vec;
+use fsformat::{BSIZE, MAXOPBLOCKS, T_DEVICE};
 
 /// An open file.
 pub struct File {
@@ -176,30 +177,36 @@ fn read_inode(ip: &Inode, off: &SleepLock<u32>, dst: usize, n: usize) -> Result<
     Ok(done)
 }
 
-/// Writes in transactions of at most `MAX_WRITE_BLOCKS` file blocks each, so that one
-/// operation never outgrows its share of the log.
+/// Bytes of user data copied into the kernel at a time for a write: what one transaction
+/// can take at most.
+const WRITE_CHUNK: usize = MAXOPBLOCKS * BSIZE;
+
+/// Writes through a kernel buffer, in as many transactions as the log's per-operation share
+/// requires (`InodeGuard::write` stops when the share runs out).
 fn write_inode(ip: &Inode, off: &SleepLock<u32>, src: usize, n: usize) -> Result<usize, Errno> {
     let mut off = off.lock();
-    let mut kbuf = [0u8; MAX_WRITE_BLOCKS * BSIZE];
+    let mut kbuf = vec![0u8; n.min(WRITE_CHUNK)];
+    // kbuf[next..end] holds user bytes copied in but not yet written.
+    let (mut next, mut end) = (0, 0);
     let mut done = 0;
     while done < n {
-        let room = MAX_WRITE_BLOCKS * BSIZE - *off as usize % BSIZE;
-        let m = (n - done).min(room);
-        let copied =
-            src.checked_add(done).ok_or(Errno::Fault).and_then(|va| uaccess::copy_in(&mut kbuf[..m], va));
-        if let Err(e) = copied {
-            return partial(done, e);
+        if next == end {
+            let m = (n - done).min(kbuf.len());
+            let copied = src.checked_add(done).ok_or(Errno::Fault).and_then(|va| uaccess::copy_in(&mut kbuf[..m], va));
+            if let Err(e) = copied {
+                return partial(done, e);
+            }
+            (next, end) = (0, m);
         }
         log::begin_op();
-        let wrote = ip.lock().write(*off, &kbuf[..m]);
+        let wrote = ip.lock().write(*off, &kbuf[next..end]);
         log::end_op();
         match wrote {
+            Ok(0) => break,
             Ok(w) => {
                 *off += w as u32;
                 done += w;
-                if w < m {
-                    break;
-                }
+                next += w;
             }
             Err(e) => return partial(done, e),
         }

@@ -264,9 +264,10 @@ impl InodeGuard<'_> {
     }
 
     /// Writes `src` at `off` (which may be at most the size), growing the file and allocating
-    /// blocks as needed. Must run inside a transaction, and `src` must touch few enough blocks
-    /// for one operation (see `file`). Returns the count written: short when the disk is full
-    /// or the file reaches `MAXFILE` blocks; an error when nothing could be written.
+    /// blocks as needed. Must run inside a transaction. Returns the count written, which is
+    /// short when the operation's share of the log runs out (the caller continues in a new
+    /// transaction; the first block is always written), the disk is full or the file reaches
+    /// `MAXFILE` blocks; an error when nothing could be written.
     pub fn write(&mut self, off: u32, src: &[u8]) -> Result<usize, Errno> {
         if off > self.d.di.size {
             return Err(Errno::Inval);
@@ -282,6 +283,10 @@ impl InodeGuard<'_> {
             let pos = off as usize + done;
             let (bn, boff) = (pos / BSIZE, pos % BSIZE);
             let m = (BSIZE - boff).min(n - done);
+            // Room for this block's worst case plus the final inode update.
+            if done > 0 && self.write_cost(bn).map_or(true, |c| c + 1 > log::op_room()) {
+                break;
+            }
             let b = match self.map_block(bn) {
                 Ok(b) => b,
                 Err(e) => {
@@ -289,7 +294,7 @@ impl InodeGuard<'_> {
                     break;
                 }
             };
-            let mut buf = bio::read(b);
+            let mut buf = if m == BSIZE { bio::read_for_overwrite(b) } else { bio::read(b) };
             buf.data_mut()[boff..boff + m].copy_from_slice(&src[done..done + m]);
             log::log_write(&buf);
             done += m;
@@ -324,6 +329,30 @@ impl InodeGuard<'_> {
                 checked(indirect_get(bio::read(mid).data(), j))
             }
         }
+    }
+
+    /// The most log slots writing file block `bn` may take: the data block, plus for each
+    /// block to allocate the block and its bitmap block, plus the indirect block whose entry
+    /// would be set (the inode itself is not counted).
+    fn write_cost(&self, bn: usize) -> Result<usize, Errno> {
+        const NEW: usize = 2;
+        let addrs = &self.d.di.addrs;
+        let entry = |ind: u32, i: usize| checked(indirect_get(bio::read(ind).data(), i));
+        let data = |mapped: Option<u32>, parent: usize| if mapped.is_some() { 1 } else { parent + NEW };
+        Ok(match block_path(bn).ok_or(Errno::NoSpc)? {
+            BlockPath::Direct(i) => data(checked(addrs[i])?, 0),
+            BlockPath::Single(i) => match checked(addrs[SINGLE_INDIRECT])? {
+                None => 2 * NEW,
+                Some(ind) => data(entry(ind, i)?, 1),
+            },
+            BlockPath::Double(i, j) => match checked(addrs[DOUBLE_INDIRECT])? {
+                None => 3 * NEW,
+                Some(top) => match entry(top, i)? {
+                    None => 1 + 2 * NEW,
+                    Some(mid) => data(entry(mid, j)?, 1),
+                },
+            },
+        })
     }
 
     /// The disk block holding file block `bn`, allocating it (and indirect blocks on the way)
@@ -377,13 +406,3 @@ fn checked(a: u32) -> Result<Option<u32>, Errno> {
         _ => Err(Errno::Io),
     }
 }
-
-/// Most file blocks one `write` call may touch, so that one operation logs at most
-/// `MAXOPBLOCKS` blocks even on a fragmented disk: 2 data blocks, 3 indirect blocks (the
-/// singly-indirect one and both levels of the doubly-indirect tree, at the boundary between
-/// them), one bitmap block per allocation (2 data + 2 indirect) and the inode: 2+3+4+1 = 10.
-pub const MAX_WRITE_BLOCKS: usize = 2;
-
-/// Blocks one write operation may log in the worst case: data, indirect, bitmap, inode.
-const WORST_WRITE_OP: usize = MAX_WRITE_BLOCKS + 3 + (MAX_WRITE_BLOCKS + 2) + 1;
-const _: () = assert!(WORST_WRITE_OP <= fsformat::MAXOPBLOCKS);

@@ -5,9 +5,14 @@
 //! last concurrent operation ends, the group commits: the recorded blocks are copied to the log
 //! area, the header naming them is written (the commit point), the blocks are written to their
 //! homes, and the header is cleared. [`recover`] replays a committed but uninstalled log at
-//! boot. `begin_op` admits an operation only if the log can hold `MAXOPBLOCKS` more blocks for
-//! it, so each operation must modify at most `MAXOPBLOCKS` distinct blocks; large writes and
-//! frees are split into several operations by their callers.
+//! boot.
+//!
+//! `begin_op` admits an operation only if the log can hold `MAXOPBLOCKS` more blocks for it,
+//! so each operation must add at most `MAXOPBLOCKS` distinct blocks to the group. The log
+//! counts them per operation ([`op_room`]), so that a large write takes as many blocks as fit
+//! and continues in the next operation. With every operation within its share, the group
+//! never outgrows the log: `n + Σ(MAXOPBLOCKS - used)` over outstanding operations stays at
+//! most `LOGBLOCKS`.
 //!
 //! This module owns the on-disk log area and the transaction bookkeeping; it must not decide
 //! what an operation modifies. It never holds its spinlock across disk I/O.
@@ -22,11 +27,24 @@ use crate::proc;
 use crate::sync::SpinLock;
 use fsformat::{LogHeader, SuperBlock, LOGBLOCKS, MAXOPBLOCKS};
 
+/// Most operations admitted at once (each is promised `MAXOPBLOCKS` log slots).
+const MAX_OPS: usize = LOGBLOCKS / MAXOPBLOCKS;
+
+/// Log slots one outstanding operation has used: distinct blocks it added to the group.
+#[derive(Clone, Copy)]
+struct OpUse {
+    /// The process running the operation (0: slot free). A process runs one at a time.
+    pid: i32,
+    used: usize,
+}
+
 struct Log {
     /// First block of the log area (the header); the data blocks follow.
     start: u32,
     /// Operations between `begin_op` and `end_op`.
     outstanding: usize,
+    /// What each outstanding operation has used of its `MAXOPBLOCKS`.
+    ops: [OpUse; MAX_OPS],
     /// A commit is in progress; no operation may begin.
     committing: bool,
     /// Home blocks recorded by the current group, in first-write order.
@@ -35,7 +53,13 @@ struct Log {
 
 static LOG: SpinLock<Log> = SpinLock::new(
     "log",
-    Log { start: 0, outstanding: 0, committing: false, header: LogHeader { n: 0, blocks: [0; LOGBLOCKS] } },
+    Log {
+        start: 0,
+        outstanding: 0,
+        ops: [OpUse { pid: 0, used: 0 }; MAX_OPS],
+        committing: false,
+        header: LogHeader { n: 0, blocks: [0; LOGBLOCKS] },
+    },
 );
 
 fn chan() -> usize {
@@ -82,9 +106,22 @@ pub fn begin_op() {
             log = proc::sleep(chan(), log);
         } else {
             log.outstanding += 1;
+            let pid = proc::current_pid();
+            let slot = log.ops.iter_mut().find(|o| o.pid == 0).expect("log: more operations than slots");
+            *slot = OpUse { pid, used: 0 };
             return;
         }
     }
+}
+
+/// Log slots the current operation may still fill: `MAXOPBLOCKS` minus the distinct blocks
+/// it has added to the group. Operations that write an unbounded amount (file writes) check
+/// this before each block and continue in a new transaction when it runs out.
+pub fn op_room() -> usize {
+    let pid = proc::current_pid();
+    let log = LOG.lock();
+    let used = log.ops.iter().find(|o| o.pid == pid).map_or(MAXOPBLOCKS, |o| o.used);
+    MAXOPBLOCKS.saturating_sub(used)
 }
 
 /// Ends a file-system operation; the last one out commits the group. Then frees blocks that
@@ -101,6 +138,10 @@ pub(super) fn end_op_only() {
         assert!(log.outstanding > 0, "end_op without begin_op");
         assert!(!log.committing, "end_op during commit");
         log.outstanding -= 1;
+        let pid = proc::current_pid();
+        if let Some(op) = log.ops.iter_mut().find(|o| o.pid == pid) {
+            op.pid = 0;
+        }
         if log.outstanding == 0 {
             log.committing = true;
             true
@@ -134,6 +175,10 @@ pub fn log_write(b: &bio::Buf) {
     assert!(n < LOGBLOCKS, "fs: transaction too big for the log");
     log.header.blocks[n] = b.blockno();
     log.header.n += 1;
+    let pid = proc::current_pid();
+    if let Some(op) = log.ops.iter_mut().find(|o| o.pid == pid) {
+        op.used += 1;
+    }
     drop(log);
     bio::pin(b);
 }

@@ -37,9 +37,3 @@ impl PhysAddr {
         unsafe { &mut *(page_round_down(self.0) as *mut [u8; PGSIZE]) }
     }
 }
-
-impl VirtAddr {
-    pub fn is_page_aligned(self) -> bool {
-        self.0 % PGSIZE == 0
-    }
-}

@@ -27,7 +27,7 @@ static REFS: AtomicUsize = AtomicUsize::new(0);
 fn ref_of<R>(pa: PhysAddr, f: impl FnOnce(&AtomicU32) -> R) -> R {
     let start = RANGE_START.load(Ordering::Relaxed);
     let end = RANGE_END.load(Ordering::Relaxed);
-    assert!(pa.0 % PGSIZE == 0 && pa.0 >= start && pa.0 < end, "frame: bad page {:#x}", pa.0);
+    assert!(pa.0.is_multiple_of(PGSIZE) && pa.0 >= start && pa.0 < end, "frame: bad page {:#x}", pa.0);
     // SAFETY: REFS points at a leaked slice with one counter per page of [start, end), and the
     // index was just bounds-checked.
     let counter = unsafe { &*(REFS.load(Ordering::Relaxed) as *const AtomicU32).add((pa.0 - start) / PGSIZE) };
@@ -86,11 +86,6 @@ pub fn alloc() -> Option<PhysAddr> {
 pub fn share(pa: PhysAddr) {
     let old = ref_of(pa, |r| r.fetch_add(1, Ordering::Relaxed));
     assert!(old > 0, "frame::share: free page {:#x}", pa.0);
-}
-
-/// References to an allocated page.
-pub fn refs(pa: PhysAddr) -> u32 {
-    ref_of(pa, |r| r.load(Ordering::Relaxed))
 }
 
 /// Drops one reference to a page; the last one returns it to the allocator.

@@ -37,7 +37,13 @@ pub unsafe fn init(start: usize, size: usize) {
     unsafe { HEAP.0.lock().init(start, size) };
 }
 
-/// Bytes currently allocated from the heap (for diagnostics).
-pub fn used() -> usize {
-    HEAP.0.lock().stats_alloc_actual()
+/// Heap bytes kept free for the kernel's own needs: requests that would let a user grow
+/// kernel metadata (mappings, exec arguments) fail once less than this is left, so a user
+/// can never exhaust the heap and panic the kernel.
+pub const USER_RESERVE: usize = 2 << 20;
+
+/// Whether user-driven allocations of about `bytes` may proceed.
+pub fn has_room_for_user(bytes: usize) -> bool {
+    let h = HEAP.0.lock();
+    h.stats_total_bytes().saturating_sub(h.stats_alloc_actual()) >= USER_RESERVE + bytes
 }

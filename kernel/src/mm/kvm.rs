@@ -63,7 +63,8 @@ pub fn init(phys_top: usize) {
         pt.map(VirtAddr(kstack_top(i) - size), PhysAddr(block), size, rw).expect("kvm: no memory");
     }
     KERNEL_SATP.store(pt.satp(), Ordering::Relaxed);
-    core::mem::forget(pt); // lives forever
+    // The table lives forever: PageTable has no Drop, so nothing is freed here.
+    let _ = pt;
 }
 
 /// Switches this hart to the kernel page table.

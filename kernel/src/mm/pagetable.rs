@@ -129,7 +129,7 @@ impl PageTable {
         flags: PteFlags,
     ) -> Result<(), Errno> {
         assert!(
-            va.0 % PGSIZE == 0 && pa.0 % PGSIZE == 0 && size > 0,
+            va.0.is_multiple_of(PGSIZE) && pa.0.is_multiple_of(PGSIZE) && size > 0,
             "map: unaligned"
         );
         let mut off = 0;

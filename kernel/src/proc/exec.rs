@@ -91,7 +91,7 @@ fn parse(ip: &mut fs::InodeGuard<'_>) -> Result<(usize, alloc::vec::Vec<Segment>
             memsz: u64_at(&ph, 40) as usize,
         };
         let end = s.vaddr.checked_add(s.memsz).ok_or(Errno::NoExec)?;
-        if s.vaddr % PGSIZE != 0 || s.memsz < s.filesz || end > HEAP_LIMIT || s.memsz == 0 {
+        if !s.vaddr.is_multiple_of(PGSIZE) || s.memsz < s.filesz || end > HEAP_LIMIT || s.memsz == 0 {
             return Err(Errno::NoExec);
         }
         if (s.offset as usize)

@@ -50,12 +50,6 @@ impl<T> SleepLock<T> {
         SleepLockGuard { lock: self }
     }
 
-    /// Whether the current process holds this lock.
-    pub fn holding(&self) -> bool {
-        let st = self.state.lock();
-        st.locked && st.pid == proc::current_pid()
-    }
-
     fn unlock(&self) {
         let mut st = self.state.lock();
         st.locked = false;

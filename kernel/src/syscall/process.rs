@@ -57,9 +57,13 @@ pub fn sys_exec() -> Result<usize, Errno> {
         if p == 0 {
             break;
         }
+        if !crate::mm::heap::has_room_for_user(crate::mm::PGSIZE) {
+            return Err(Errno::NoMem);
+        }
         let mut buf = alloc::vec![0u8; crate::mm::PGSIZE];
         let len = uaccess::copy_in_str(&mut buf, p)?;
         buf.truncate(len);
+        buf.shrink_to_fit();
         args.push(buf);
     }
     let refs: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();

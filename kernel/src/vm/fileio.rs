@@ -1,29 +1,67 @@
-//! What mappings need from the file system, in one place: find the open file behind an fd,
-//! check it can be mapped, read one page, write one page back (clamped to the file size, in a
-//! log transaction), and the file's size.
+//! What mappings need from the file system, in one place: the open file behind an fd, whether
+//! it can be mapped (a regular file), its size, reading one page, and writing one page back
+//! (clamped to the file size, never growing it, in a log transaction of its own).
 
 use crate::fs::file::File;
+use crate::fs::log;
+use crate::mm::PGSIZE;
+use crate::proc;
 use abi::Errno;
 use alloc::sync::Arc;
 
-pub fn fd_file(_fd: i32) -> Result<Arc<File>, Errno> {
-    Err(Errno::BadF)
+/// The open file at descriptor `fd` of the current process.
+pub fn fd_file(fd: i32) -> Result<Arc<File>, Errno> {
+    let fd = usize::try_from(fd).map_err(|_| Errno::BadF)?;
+    proc::current_private().ofile.get(fd).and_then(|f| f.clone()).ok_or(Errno::BadF)
 }
-pub fn mappable_inum(_f: &File) -> Result<u32, Errno> {
-    Err(Errno::Access)
+
+/// The inode number of `f` if it is a regular file (pipes, devices and directories cannot be
+/// mapped).
+pub fn mappable_inum(f: &File) -> Result<u32, Errno> {
+    let ip = f.inode().ok_or(Errno::Access)?;
+    let g = ip.lock();
+    if g.file_type() != abi::T_FILE {
+        return Err(Errno::Access);
+    }
+    Ok(g.inum())
 }
-pub fn readable(_f: &File) -> bool {
-    false
+
+pub fn readable(f: &File) -> bool {
+    f.readable()
 }
-pub fn writable(_f: &File) -> bool {
-    false
+
+pub fn writable(f: &File) -> bool {
+    f.writable()
 }
-pub fn size(_f: &File) -> u64 {
-    0
+
+/// The file's current size in bytes.
+pub fn size(f: &File) -> u64 {
+    f.inode().map(|ip| ip.lock().size() as u64).unwrap_or(0)
 }
-pub fn read_page(_f: &File, _off: u64, _page: &mut [u8; crate::mm::PGSIZE]) -> Result<(), Errno> {
-    Err(Errno::Io)
+
+/// Fills `page` with the file's bytes at `off` (zeros past end-of-file).
+pub fn read_page(f: &File, off: u64, page: &mut [u8; PGSIZE]) -> Result<(), Errno> {
+    let ip = f.inode().ok_or(Errno::Io)?;
+    let off = u32::try_from(off).map_err(|_| Errno::Io)?;
+    let n = ip.lock().read(off, page)?;
+    page[n..].fill(0);
+    Ok(())
 }
-pub fn write_page(_f: &File, _off: u64, _page: &[u8; crate::mm::PGSIZE]) -> Result<(), Errno> {
-    Err(Errno::Io)
+
+/// Writes `page` to the file at `off`, clamped to the file's size.
+pub fn write_page(f: &File, off: u64, page: &[u8; PGSIZE]) -> Result<(), Errno> {
+    let ip = f.inode().ok_or(Errno::Io)?;
+    let Ok(off32) = u32::try_from(off) else { return Ok(()) };
+    log::begin_op();
+    let r = (|| {
+        let mut g = ip.lock();
+        let size = g.size();
+        if off32 >= size {
+            return Ok(());
+        }
+        let n = ((size - off32) as usize).min(PGSIZE);
+        g.write(off32, &page[..n]).map(|_| ())
+    })();
+    log::end_op();
+    r
 }

@@ -1,6 +1,7 @@
 //! cat: copies each named file (or standard input when none is named) to standard output.
 #![no_std]
 #![no_main]
+#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
 
 use ulib::io::{Bstr, STDIN, STDOUT};
 use ulib::{abi, eprintln, fs, Args};

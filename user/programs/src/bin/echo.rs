@@ -1,6 +1,7 @@
 //! echo: writes its arguments separated by spaces and ended by a newline, in one write.
 #![no_std]
 #![no_main]
+#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
 
 extern crate alloc;
 

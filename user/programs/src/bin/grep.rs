@@ -3,6 +3,7 @@
 //! `x*` zero or more of x, `^` anchors at the start and `$` at the end of the line.
 #![no_std]
 #![no_main]
+#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
 
 extern crate alloc;
 

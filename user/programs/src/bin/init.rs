@@ -4,6 +4,7 @@
 //! uses when the runner is given `--run CMD`). Reaps every orphan handed to it meanwhile.
 #![no_std]
 #![no_main]
+#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
 
 use ulib::process::{self, Fork};
 use ulib::{abi, fs, println, Args};

@@ -1,6 +1,7 @@
 //! kill: asks the kernel to kill each process named by pid.
 #![no_std]
 #![no_main]
+#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
 
 use ulib::io::Bstr;
 use ulib::{eprintln, process, Args};

@@ -2,6 +2,7 @@
 //! to 14 columns, then type, inode number and size.
 #![no_std]
 #![no_main]
+#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
 
 extern crate alloc;
 

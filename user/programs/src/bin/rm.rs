@@ -1,6 +1,7 @@
 //! rm: removes each named file (or empty directory).
 #![no_std]
 #![no_main]
+#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
 
 use ulib::io::Bstr;
 use ulib::{eprintln, fs, Args};

@@ -3,6 +3,7 @@
 //! "stressfs ok" and exits 0 when every child found its data intact.
 #![no_std]
 #![no_main]
+#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
 
 extern crate alloc;
 

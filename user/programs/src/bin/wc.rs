@@ -2,6 +2,7 @@
 //! "lines words bytes name", as xv6's wc does (the name is empty for standard input).
 #![no_std]
 #![no_main]
+#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
 
 use ulib::io::{Bstr, STDIN};
 use ulib::{abi, eprintln, fs, println, Args};

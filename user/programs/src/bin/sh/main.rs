@@ -5,10 +5,12 @@
 //! pipeline stages and background jobs, so `cd` works anywhere in a line and the shell knows
 //! every status: a line's status is its last command's, a pipeline's is its last stage's, a
 //! program that cannot be started has status 127. `sh -c LINE` exits with the line's status;
-//! the interactive shell exits with 0 at end of input. The prompt "$ " goes to fd 2.
+//! the interactive shell exits with 0 at end of input. The prompt "$ " goes to fd 2. A program
+//! name without '/' that is not found in the working directory is looked up in the root.
 
 #![no_std]
 #![no_main]
+#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
 
 extern crate alloc;
 
@@ -164,6 +166,13 @@ fn become_cmd(cmd: &Cmd) -> ! {
                 process::exit(cd(argv));
             }
             process::exec(&argv[0], argv);
+            if !argv[0].contains(&b'/') {
+                // The programs live in the root: let them run from any directory.
+                let mut rooted = Vec::with_capacity(argv[0].len() + 1);
+                rooted.push(b'/');
+                rooted.extend_from_slice(&argv[0]);
+                process::exec(&rooted, argv);
+            }
             eprintln!("exec {} failed", Bstr(&argv[0]));
             process::exit(NOT_RUN)
         }
