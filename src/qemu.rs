@@ -28,15 +28,19 @@ pub struct Machine {
     pub append: Option<String>,
     /// Start the gdb stub on :1234 and wait for gdb before running (`-s -S`).
     pub gdb: bool,
+    /// More QEMU arguments, appended last as given (for example `-icount shift=0` for the
+    /// benchmarks' instruction-counted clock).
+    pub extra: Vec<String>,
 }
 
 impl Machine {
-    /// A machine with the default 3 harts and 128 MiB, no command, no gdb.
+    /// A machine with the default 3 harts and 128 MiB, no command, no gdb, no extra arguments.
     pub fn new(kernel: PathBuf, image: PathBuf) -> Machine {
-        Machine { kernel, image, smp: 3, mem: "128M".into(), append: None, gdb: false }
+        Machine { kernel, image, smp: 3, mem: "128M".into(), append: None, gdb: false, extra: Vec::new() }
     }
 
-    /// QEMU's arguments, in the order of the reference command line.
+    /// QEMU's arguments, in the order of the reference command line, then `-append`, the gdb
+    /// stub's and the extra ones.
     pub fn args(&self) -> Vec<String> {
         let mut args: Vec<String> = [
             "-machine",
@@ -68,6 +72,7 @@ impl Machine {
             args.push("-s".into());
             args.push("-S".into());
         }
+        args.extend(self.extra.iter().cloned());
         args
     }
 
@@ -193,6 +198,11 @@ impl Guest {
         }
     }
 
+    /// Whether QEMU is still running.
+    pub fn running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
     /// Waits for QEMU to exit, killing it when `timeout` (if any) passes first.
     pub fn finish(mut self, timeout: Option<Duration>) -> Result<Outcome> {
         let deadline = timeout.map(|t| Instant::now() + t);
@@ -290,5 +300,8 @@ mod tests {
         let args = m.args();
         assert_eq!(args[args.len() - 4..], ["-append", "echo 'a b'", "-s", "-S"]);
         assert!(m.command_line().ends_with(r#"-append 'echo '\''a b'\''' -s -S"#));
+        m.extra = vec!["-icount".into(), "shift=0".into()];
+        let args = m.args();
+        assert_eq!(args[args.len() - 6..], ["-append", "echo 'a b'", "-s", "-S", "-icount", "shift=0"]);
     }
 }

@@ -16,8 +16,8 @@ use crate::drivers::console;
 use crate::mm::uaccess;
 use crate::sync::SleepLock;
 use abi::{Errno, Stat, CONSOLE_MAJOR};
-use core::ops::Deref;
 use alloc::vec;
+use core::ops::Deref;
 use fsformat::{BSIZE, MAXOPBLOCKS, T_DEVICE};
 
 /// An open file.
@@ -86,13 +86,11 @@ impl File {
     }
 
     /// Whether the file was opened for reading (mmap checks this).
-    #[allow(dead_code)]
     pub fn readable(&self) -> bool {
         self.readable
     }
 
     /// Whether the file was opened for writing (mmap checks this).
-    #[allow(dead_code)]
     pub fn writable(&self) -> bool {
         self.writable
     }
@@ -192,7 +190,8 @@ fn write_inode(ip: &Inode, off: &SleepLock<u32>, src: usize, n: usize) -> Result
     while done < n {
         if next == end {
             let m = (n - done).min(kbuf.len());
-            let copied = src.checked_add(done).ok_or(Errno::Fault).and_then(|va| uaccess::copy_in(&mut kbuf[..m], va));
+            let copied =
+                src.checked_add(done).ok_or(Errno::Fault).and_then(|va| uaccess::copy_in(&mut kbuf[..m], va));
             if let Err(e) = copied {
                 return partial(done, e);
             }

@@ -21,7 +21,7 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use fsformat::{
     block_path, indirect_get, indirect_set, BlockPath, DiskInode, SuperBlock, BSIZE, DINODE_SIZE,
-    DOUBLE_INDIRECT, IPB, MAXFILE, NADDRS, SINGLE_INDIRECT, T_FREE,
+    DOUBLE_INDIRECT, IPB, MAXFILE, NADDRS, ROOTINO, SINGLE_INDIRECT, T_FREE,
 };
 
 /// An inode's contents, guarded by its sleep lock.
@@ -84,6 +84,32 @@ pub fn alloc(typ: i16) -> Result<Inode, Errno> {
         }
     }
     Err(Errno::NoSpc)
+}
+
+/// Frees inodes that are allocated on disk but have no links: files that were unlinked while
+/// still open when the machine stopped. Only correct at mount, before any file is open.
+/// Returns how many were freed. Each is freed in a transaction of its own.
+pub fn reclaim_orphans() -> usize {
+    let s = sb();
+    let mut freed = 0;
+    for inum in ROOTINO + 1..s.ninodes {
+        let orphan = {
+            let buf = bio::read(s.inode_block(inum));
+            let o = SuperBlock::inode_offset(inum);
+            let di = DiskInode::decode(&buf.data()[o..o + DINODE_SIZE]);
+            di.typ != T_FREE && di.nlink == 0
+        };
+        if orphan {
+            log::begin_op();
+            let ip = get(inum);
+            drop(ip.lock());
+            // The only reference to an inode without links: dropping it frees it.
+            drop(ip);
+            log::end_op();
+            freed += 1;
+        }
+    }
+    freed
 }
 
 impl Clone for Inode {

@@ -50,8 +50,9 @@ fn sb() -> SuperBlock {
     SUPERBLOCK.lock().expect("file system used before init")
 }
 
-/// Mounts the file system: reads and checks the superblock, then replays the log. Called
-/// once, by the first process (it sleeps for the disk).
+/// Mounts the file system: reads and checks the superblock, replays the log, and frees
+/// inodes left unlinked but allocated (open when the machine stopped). Called once, by the
+/// first process (it sleeps for the disk).
 ///
 /// # Panics
 /// If the disk holds no valid file system.
@@ -68,6 +69,10 @@ pub fn init() {
     }
     *SUPERBLOCK.lock() = Some(s);
     log::recover(&s);
+    let orphans = inode::reclaim_orphans();
+    if orphans > 0 {
+        crate::println!("fs: freed {} unlinked inodes that were still open at shutdown", orphans);
+    }
 }
 
 /// A block buffer for I/O that bypasses the cache. Disk transfers need memory whose

@@ -48,20 +48,29 @@ pub fn read_page(f: &File, off: u64, page: &mut [u8; PGSIZE]) -> Result<(), Errn
     Ok(())
 }
 
-/// Writes `page` to the file at `off`, clamped to the file's size.
+/// Writes `page` to the file at `off`, clamped to the file's size (bytes at or past the end
+/// are dropped: write-back never grows a file). Each piece goes in a log transaction of its
+/// own, as many as the log's per-operation share requires.
 pub fn write_page(f: &File, off: u64, page: &[u8; PGSIZE]) -> Result<(), Errno> {
     let ip = f.inode().ok_or(Errno::Io)?;
-    let Ok(off32) = u32::try_from(off) else { return Ok(()) };
-    log::begin_op();
-    let r = (|| {
-        let mut g = ip.lock();
-        let size = g.size();
-        if off32 >= size {
-            return Ok(());
+    let mut done = 0;
+    while done < PGSIZE {
+        let Ok(pos) = u32::try_from(off + done as u64) else { return Ok(()) };
+        log::begin_op();
+        let r = (|| {
+            let mut g = ip.lock();
+            let size = g.size();
+            if pos >= size {
+                return Ok(0);
+            }
+            let n = ((size - pos) as usize).min(PGSIZE - done);
+            g.write(pos, &page[done..done + n])
+        })();
+        log::end_op();
+        match r? {
+            0 => return Ok(()),
+            n => done += n,
         }
-        let n = ((size - off32) as usize).min(PGSIZE);
-        g.write(off32, &page[..n]).map(|_| ())
-    })();
-    log::end_op();
-    r
+    }
+    Ok(())
 }

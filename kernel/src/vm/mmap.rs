@@ -17,14 +17,30 @@ use crate::mm::{frame, VirtAddr, PGSIZE};
 use crate::proc;
 use abi::Errno;
 use core::sync::atomic::{AtomicU64, Ordering};
-use vmspace::{Backing, MmapRequest, Placement, Share, Vma, VirtRange};
+use vmspace::{Backing, MmapRequest, Placement, Share, VirtRange, Vma};
 
 /// Pages written back to files from shared mappings since boot.
 pub static PAGES_WRITTEN_BACK: AtomicU64 = AtomicU64::new(0);
 
+/// Kernel heap bytes one mapping takes, rounded up: its VMA in the B-tree (with node slack,
+/// about 100 bytes) and its gap-index node (64 bytes after the buddy allocator's rounding).
+pub(super) const MAPPING_HEAP_COST: usize = 256;
+
 /// `mmap(addr, len, prot, flags, fd, offset)`.
-pub fn mmap(addr: usize, len: usize, prot: usize, flags: usize, fd: i32, offset: usize) -> Result<usize, Errno> {
+pub fn mmap(
+    addr: usize,
+    len: usize,
+    prot: usize,
+    flags: usize,
+    fd: i32,
+    offset: usize,
+) -> Result<usize, Errno> {
     let req = MmapRequest::parse(addr, len, prot, flags, offset, abi::USER_TOP)?;
+    // Each mapping costs kernel heap (its VMA, a gap-index node, maybe a cache); a process
+    // must not be able to exhaust the heap and panic the kernel by mapping without end.
+    if !crate::mm::heap::has_room_for_user(MAPPING_HEAP_COST) {
+        return Err(Errno::NoMem);
+    }
     let backing = if req.anonymous {
         if fd != -1 {
             return Err(Errno::Inval);
@@ -44,7 +60,10 @@ pub fn mmap(addr: usize, len: usize, prot: usize, flags: usize, fd: i32, offset:
         if req.share == Share::Shared && req.prot.contains(vmspace::Prot::WRITE) && !fileio::writable(&f) {
             return Err(Errno::Access);
         }
-        Backing::File { file: MapObject { cache: PageCache::for_inode(inum), file: Some(f) }, offset: req.offset }
+        Backing::File {
+            file: MapObject { cache: PageCache::for_inode(inum), file: Some(f) },
+            offset: req.offset,
+        }
     };
     let space = proc::current_space();
     let heap_top = page_round_up(space.brk);
@@ -62,7 +81,9 @@ pub fn mmap(addr: usize, len: usize, prot: usize, flags: usize, fd: i32, offset:
             }
             addr
         }
-        Placement::Hint(h) => space.vmas.find_gap(req.len, Some(h), MMAP_BASE, abi::USER_TOP).ok_or(Errno::NoMem)?,
+        Placement::Hint(h) => {
+            space.vmas.find_gap(req.len, Some(h), MMAP_BASE, abi::USER_TOP).ok_or(Errno::NoMem)?
+        }
         Placement::Any => space.vmas.find_gap(req.len, None, MMAP_BASE, abi::USER_TOP).ok_or(Errno::NoMem)?,
     };
     let range = VirtRange::from_start_len(start, req.len).ok_or(Errno::NoMem)?;
@@ -80,7 +101,7 @@ pub fn mmap(addr: usize, len: usize, prot: usize, flags: usize, fd: i32, offset:
 
 /// `munmap(addr, len)`: addr page-aligned, len > 0; unmapped parts of the range are fine.
 pub fn munmap(addr: usize, len: usize) -> Result<usize, Errno> {
-    if addr % PGSIZE != 0 || len == 0 {
+    if !addr.is_multiple_of(PGSIZE) || len == 0 {
         return Err(Errno::Inval);
     }
     let end = addr.checked_add(len).map(page_round_up).filter(|&e| e <= abi::USER_TOP).ok_or(Errno::Inval)?;
@@ -90,9 +111,17 @@ pub fn munmap(addr: usize, len: usize) -> Result<usize, Errno> {
 }
 
 /// Removes every mapped page of `range` from `space`, writing back dirty shared file pages.
+///
+/// The VMAs go one at a time, lowest first, so the memory this takes stays constant however
+/// many VMAs the range covers (a process may hold hundreds of thousands, and the kernel heap
+/// may be nearly full just then). O(k log n) for k VMAs in the range.
 pub fn unmap(space: &mut AddressSpace, range: VirtRange) {
-    for piece in space.vmas.remove_range(range) {
-        release(space, piece);
+    loop {
+        let first = space.vmas.iter_overlapping(range).next().map(|v| v.range());
+        let Some(part) = first.and_then(|r| r.intersection(&range)) else { break };
+        for piece in space.vmas.remove_range(part) {
+            release(space, piece);
+        }
     }
 }
 
@@ -132,7 +161,9 @@ fn release(space: &mut AddressSpace, vma: Vma<MapObject>) {
         if let Some(f) = &o.file {
             let first = off / PGSIZE as u64;
             let end = first + range.pages() as u64;
-            let n = o.cache.write_back(first, end, |index, page| fileio::write_page(f, index * PGSIZE as u64, page));
+            let n = o
+                .cache
+                .write_back(first, end, |index, page| fileio::write_page(f, index * PGSIZE as u64, page));
             PAGES_WRITTEN_BACK.fetch_add(n as u64, Ordering::Relaxed);
         }
     }

@@ -99,12 +99,6 @@ impl PageCache {
         }
         n
     }
-
-    /// Number of cached pages (and dirty ones).
-    pub fn counts(&self) -> (usize, usize) {
-        let pages = self.pages.lock();
-        (pages.len(), pages.values().filter(|p| p.dirty).count())
-    }
 }
 
 impl Drop for PageCache {

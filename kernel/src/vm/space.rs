@@ -7,12 +7,12 @@
 //! user fixes an address; their pages appear on first touch (`vm::fault`). The trap frame and
 //! trampoline sit at the top and carry no U bit.
 
+use super::pagecache::PageCache;
 use crate::arch::trampoline;
+use crate::fs::file::File;
 use crate::mm::addr::{page_round_down, page_round_up};
 use crate::mm::pagetable::{PageTable, Pte, PteFlags};
 use crate::mm::{frame, PhysAddr, VirtAddr, PGSIZE};
-use super::pagecache::PageCache;
-use crate::fs::file::File;
 use abi::Errno;
 use alloc::sync::Arc;
 use vmspace::{Share, VirtRange, VmaSet};
@@ -54,20 +54,8 @@ impl AddressSpace {
         let mut pt = PageTable::new().ok_or(Errno::NoMem)?;
         let tramp = PhysAddr(trampoline::trampoline_start as *const () as usize);
         let ok = pt
-            .map(
-                VirtAddr(abi::TRAMPOLINE),
-                tramp,
-                PGSIZE,
-                PteFlags::R | PteFlags::X,
-            )
-            .and_then(|_| {
-                pt.map(
-                    VirtAddr(abi::TRAPFRAME),
-                    trapframe,
-                    PGSIZE,
-                    PteFlags::R | PteFlags::W,
-                )
-            });
+            .map(VirtAddr(abi::TRAMPOLINE), tramp, PGSIZE, PteFlags::R | PteFlags::X)
+            .and_then(|_| pt.map(VirtAddr(abi::TRAPFRAME), trapframe, PGSIZE, PteFlags::R | PteFlags::W));
         if let Err(e) = ok {
             pt.unmap(VirtAddr(abi::TRAMPOLINE));
             pt.free_tables();
@@ -144,6 +132,12 @@ impl AddressSpace {
     /// A copy of this space for a forked child whose trap frame page is `trapframe`: every
     /// present user page is copied; absent (lazy) pages stay absent.
     pub fn duplicate(&mut self, trapframe: PhysAddr) -> Result<AddressSpace, Errno> {
+        // The child's copy of the VMAs comes from the kernel heap, which a user with many
+        // mappings must not be able to exhaust (that would panic the kernel).
+        let vma_bytes = self.vmas.len().saturating_mul(super::mmap::MAPPING_HEAP_COST);
+        if !crate::mm::heap::has_room_for_user(vma_bytes) {
+            return Err(Errno::NoMem);
+        }
         let mut child = AddressSpace::new(trapframe)?;
         child.heap_start = self.heap_start;
         child.brk = self.brk;
@@ -222,6 +216,14 @@ impl AddressSpace {
         if !f.contains(PteFlags::U) || !f.contains(needed) {
             return Err(Errno::Fault);
         }
+        if access == Access::Write && !f.contains(PteFlags::A | PteFlags::D) {
+            // The kernel stores through the physical address, so the hardware never sets the
+            // dirty bit for it: set it here, or write-back would skip a shared page that a
+            // system call (read into a mapping) modified.
+            if let Some(p) = self.pt.walk(VirtAddr(page_va), false) {
+                *p = Pte::new(p.pa(), p.flags() | PteFlags::A | PteFlags::D);
+            }
+        }
         Ok(PhysAddr(pte.pa().0 + (va - page_va)))
     }
 
@@ -246,10 +248,7 @@ impl AddressSpace {
             self.brk = new;
         } else {
             let shrink = delta.unsigned_abs();
-            let new = old
-                .checked_sub(shrink)
-                .filter(|&n| n >= self.heap_start)
-                .ok_or(Errno::Inval)?;
+            let new = old.checked_sub(shrink).filter(|&n| n >= self.heap_start).ok_or(Errno::Inval)?;
             self.free_range(new, old);
             self.brk = new;
         }

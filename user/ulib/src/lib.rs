@@ -24,6 +24,7 @@
 extern crate alloc;
 
 pub mod args;
+pub mod bench;
 pub mod fs;
 pub mod heap;
 pub mod io;
