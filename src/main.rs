@@ -38,10 +38,26 @@ fn run(opts: &options::Options) -> Result<ExitCode, Error> {
     }
     tools::check_qemu()?;
     let artifacts = build::build_all(&root, false, opts.no_build)?;
-    let img = image::default_image_path(&root);
+    // An interactive boot uses build/fs.img; a `--run` gets an image of its own (removed
+    // afterwards), so concurrent runs never share a disk.
+    let img = match &opts.run {
+        None => image::default_image_path(&root),
+        Some(_) => root.join("build").join(format!("run-{}.img", std::process::id())),
+    };
     image::make_image(&root, &artifacts, &opts.add, &img, opts.size)?;
+    let result = boot(opts, &artifacts, &img);
+    if opts.run.is_some() {
+        let _ = std::fs::remove_file(&img);
+    }
+    result
+}
 
-    let mut machine = qemu::Machine::new(artifacts.kernel.clone(), img.clone());
+fn boot(
+    opts: &options::Options,
+    artifacts: &build::Artifacts,
+    img: &std::path::Path,
+) -> Result<ExitCode, Error> {
+    let mut machine = qemu::Machine::new(artifacts.kernel.clone(), img.to_path_buf());
     machine.smp = opts.smp;
     machine.mem = opts.mem.clone();
     machine.append = opts.run.clone();

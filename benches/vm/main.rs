@@ -201,7 +201,9 @@ fn bench(specs: &[&'static Spec], all: bool) -> Result<bool, String> {
         write_reports(&root.join("docs"), &system, &results)?;
         eprintln!("bench: docs/benchmarks.md, docs/benchmarks.json and docs/benchmarks/*.svg regenerated");
     } else {
-        eprintln!("bench: a partial run leaves docs/ alone (run `cargo bench` without a NAME to regenerate it)");
+        eprintln!(
+            "bench: a partial run leaves docs/ alone (run `cargo bench` without a NAME to regenerate it)"
+        );
     }
     Ok(results.iter().all(|r| r.exit == Some(0)))
 }

@@ -18,7 +18,7 @@ fn grouped(x: u64) -> String {
     let digits = x.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -113,8 +113,9 @@ fn aligned(t: &Table) -> String {
 /// The table in Markdown.
 fn markdown_table(t: &Table) -> String {
     let mut out = format!("| {} |\n", t.head.join(" | "));
-    let rule: Vec<&str> =
-        (0..t.head.len()).map(|i| if t.body.iter().any(|r| numeric(&r[i])) { "---:" } else { "---" }).collect();
+    let rule: Vec<&str> = (0..t.head.len())
+        .map(|i| if t.body.iter().any(|r| numeric(&r[i])) { "---:" } else { "---" })
+        .collect();
     let _ = writeln!(out, "|{}|", rule.join("|"));
     for r in &t.body {
         let _ = writeln!(out, "| {} |", r.join(" | "));
@@ -144,6 +145,14 @@ pub fn console(r: &RunResult) -> String {
     out
 }
 
+/// The QEMU command line of a counted run, with the kernel, image and command left as names.
+fn counted_command_line() -> String {
+    let mut m = vmos::qemu::Machine::new("KERNEL".into(), "IMAGE".into());
+    m.smp = 1;
+    m.extra = vec!["-icount".into(), "shift=0".into()];
+    format!("{} -append COMMAND", m.command_line())
+}
+
 /// The whole benchmarks.md.
 pub fn markdown(system: &System, runs: &[RunResult], charts: &[Chart]) -> String {
     let mut out = String::from("# Benchmarks\n\n");
@@ -157,15 +166,13 @@ pub fn markdown(system: &System, runs: &[RunResult], charts: &[Chart]) -> String
          for the counter columns, `kstat` (25), so they can run on other xv6-ABI kernels.\n\n",
         system.date, system.commit
     );
-    let counted = runs.iter().find(|r| r.spec.counted).map(|r| r.qemu_args.join(" "));
     let _ = write!(
         out,
         "| | |\n|---|---|\n| QEMU | {} |\n| host | {}, {} cores (load average at the start: {}) |\n",
         system.qemu, system.cpu, system.cores, system.load
     );
-    if let Some(args) = counted {
-        let _ = writeln!(out, "| counted runs | `qemu-system-riscv64 {args}` (one fresh image per benchmark) |");
-    }
+    let _ =
+        writeln!(out, "| counted runs | `{}` (each benchmark boots a fresh image) |", counted_command_line());
     out.push_str(
         "\n**Units.** Counted runs use `-icount shift=0 -smp 1`: QEMU's clock then follows executed \
          instructions, and one `time` unit (the 10 MHz timebase) is **100 guest instructions**. `time` \

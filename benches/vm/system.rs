@@ -26,9 +26,10 @@ pub struct System {
 pub fn describe(root: &Path) -> System {
     let unknown = || "unknown".to_string();
     let output = |cmd: &mut Command| {
-        cmd.output().ok().filter(|o| o.status.success()).and_then(|o| {
-            String::from_utf8_lossy(&o.stdout).lines().next().map(|l| l.trim().to_string())
-        })
+        cmd.output()
+            .ok()
+            .filter(|o| o.status.success())
+            .and_then(|o| String::from_utf8_lossy(&o.stdout).lines().next().map(|l| l.trim().to_string()))
     };
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
     let cpu = cpuinfo

@@ -1,0 +1,134 @@
+//! A mapping of a file larger than 32 MiB, touched sparsely: each touch reads about one page
+//! from the disk and takes about one page of memory, offsets past 32 MiB map the right file
+//! pages, and a store there is written back to the right place.
+
+use crate::util::{self, map, unmap, Ctx, TestResult, PG, RW};
+use alloc::vec;
+use ulib::abi::{self, MAP_PRIVATE, MAP_SHARED, O_CREATE, O_RDWR, O_TRUNC, PROT_READ};
+use ulib::{fs, println};
+
+const MIB: usize = 1 << 20;
+/// The file's size: 33 MiB and a bit, so the last page is partly past end-of-file.
+const SIZE: usize = 33 * MIB + 1000;
+/// Pages the file covers (the last one partly).
+const PAGES: usize = SIZE.div_ceil(PG);
+/// Touch one page in this many.
+const STRIDE: usize = 256;
+
+/// Byte `i` of the file: an 8-byte page number at the start of each page, a pattern after.
+fn expected(i: usize) -> u8 {
+    let (page, off) = (i / PG, i % PG);
+    if off < 8 {
+        (page as u64).to_le_bytes()[off]
+    } else {
+        util::pattern(90, i % MIB)
+    }
+}
+
+/// Checks the touched page `p` of a mapping of the whole file at `a`.
+fn check_page(what: &str, a: usize, p: usize) -> TestResult {
+    // SAFETY: page p lies inside the caller's readable mapping.
+    let page = unsafe { util::bytes(a + p * PG, PG) };
+    for (k, &b) in page.iter().enumerate() {
+        let i = p * PG + k;
+        let want = if i < SIZE { expected(i) } else { 0 };
+        ensure!(b == want, "{}: byte {} of page {} is {:#x}, expected {:#x}", what, k, p, b, want);
+    }
+    Ok(())
+}
+
+/// Writes the file in 1 MiB writes; returns the time taken in ticks.
+fn create(name: &str) -> Result<usize, alloc::string::String> {
+    let fd = fs::open(name, O_CREATE | O_RDWR | O_TRUNC).ctx("create the big file")?;
+    let mut buf = vec![0u8; MIB];
+    for (j, b) in buf.iter_mut().enumerate() {
+        *b = util::pattern(90, j);
+    }
+    let t0 = util::ticks();
+    let mut done = 0;
+    while done < SIZE {
+        let n = (SIZE - done).min(MIB);
+        for p in (0..n).step_by(PG) {
+            buf[p..p + 8].copy_from_slice(&(((done + p) / PG) as u64).to_le_bytes());
+        }
+        let r = fs::write_all(fd, &buf[..n]);
+        if r.is_err() {
+            let _ = fs::close(fd);
+            fail!("write of the big file failed at offset {:#x}", done);
+        }
+        done += n;
+    }
+    let _ = fs::close(fd);
+    Ok(util::ticks() - t0)
+}
+
+/// A shared mapping of a 33 MiB file touched at one page in 256 (and the last page) reads
+/// and keeps only about those pages; a private window past 32 MiB and a shared store past
+/// 32 MiB land on the right file pages.
+pub fn big_file() -> TestResult {
+    const F: &str = "mmbig";
+    util::clean(&[F]);
+    let took = create(F)?;
+    println!("bigfile: wrote {} bytes in {}.{} s", SIZE, took / 10, took % 10);
+    let st = fs::stat(F).ctx("stat")?;
+    ensure!(st.size as usize == SIZE, "big file has size {}, expected {}", st.size, SIZE);
+    let fd = util::open(F, O_RDWR)?;
+    let free0 = util::free()?;
+    let reads0 = util::kstat(abi::kstat::DISK_READS)?;
+    let a = map(0, SIZE, PROT_READ, MAP_SHARED, fd, 0)?;
+    let mut touched = 0;
+    for p in (0..PAGES).step_by(STRIDE).chain([PAGES - 1]) {
+        check_page("shared mapping", a, p)?;
+        touched += 1;
+    }
+    let reads = util::kstat(abi::kstat::DISK_READS)? - reads0;
+    let used = free0.saturating_sub(util::free()?);
+    ensure!(
+        reads <= touched * 8 + 16,
+        "touching {} of {} pages read {} disk blocks (about 4 per page expected)",
+        touched,
+        PAGES,
+        reads
+    );
+    ensure!(
+        used <= 2 * touched + 32,
+        "touching {} of {} pages used {} pages of memory",
+        touched,
+        PAGES,
+        used
+    );
+    // A private writable window at 32 MiB: its stores stay private.
+    let w = map(0, 4 * PG, RW, MAP_PRIVATE, fd, 32 * MIB)?;
+    let first = 32 * MIB / PG;
+    // SAFETY: four writable pages of the private window.
+    let mw = unsafe { util::bytes_mut(w, 4 * PG) };
+    ensure!(
+        mw[..8] == (first as u64).to_le_bytes(),
+        "private window at 32 MiB starts with page {:?}",
+        &mw[..8]
+    );
+    mw[PG + 8] ^= 0xff;
+    unmap(w, 4 * PG)?;
+    // A shared store past 32 MiB, written back at munmap.
+    let target = first + 5;
+    let s = map(0, 8 * PG, RW, MAP_SHARED, fd, (first + 2) * PG)?;
+    // SAFETY: a store into the shared window (page first + 5 of the file).
+    unsafe { util::store_byte(s + 3 * PG + 100, !expected(target * PG + 100)) };
+    unmap(s, 8 * PG)?;
+    unmap(a, SIZE)?;
+    // Map the file again (its cache is gone) and read the stored byte back from the disk.
+    let b = map(0, SIZE, PROT_READ, MAP_PRIVATE, fd, 0)?;
+    // SAFETY: loads from the new mapping.
+    let (got, other) =
+        unsafe { (util::load_byte(b + target * PG + 100), util::load_byte(b + (first + 1) * PG + 8)) };
+    ensure!(got == !expected(target * PG + 100), "a shared store past 32 MiB did not reach the file");
+    ensure!(other == expected((first + 1) * PG + 8), "a private store past 32 MiB reached the file");
+    check_page("page next to the stored one", b, target + 1)?;
+    unmap(b, SIZE)?;
+    let _ = fs::close(fd);
+    let t0 = util::ticks();
+    util::remove(F)?;
+    let t = util::ticks() - t0;
+    println!("bigfile: unlinked it in {}.{} s", t / 10, t % 10);
+    Ok(())
+}
