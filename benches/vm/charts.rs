@@ -189,7 +189,7 @@ fn mapcount(path: &Path, title: &str, rows: &[&Row]) -> Result<bool, String> {
         .light_line_style(TRANSPARENT)
         .draw()
         .map_err(plot_error)?;
-    for (i, (op, pts)) in ops.iter().zip(&points).enumerate() {
+    for (i, pts) in points.iter().enumerate() {
         let colour = COLOURS[i % COLOURS.len()];
         chart
             .draw_series(LineSeries::new(pts.iter().copied(), colour.stroke_width(2)))

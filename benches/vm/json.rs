@@ -139,7 +139,7 @@ fn run(r: &RunResult) -> Json {
         ("title", Json::str(r.spec.title)),
         ("command", Json::str(r.spec.command)),
         ("instruction_counted", Json::Bool(r.spec.counted)),
-        ("qemu_args", Json::Arr(r.qemu_args.iter().map(|a| Json::str(a)).collect())),
+        ("qemu", Json::str(&r.qemu)),
         ("exit", r.exit.map_or(Json::Null, |c| Json::Int(c.into()))),
         ("wall_s", Json::Float(r.wall)),
         ("results", Json::Arr(rows)),

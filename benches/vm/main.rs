@@ -64,7 +64,7 @@ pub static SPECS: &[Spec] = &[
                 their `wall s` is the host time that took). `bench_scan` then reads each file three ways, \
                 adding up every 64-bit word: `read` = `read()` into one 4 KiB buffer; `mmap` = map the \
                 whole file shared read-only and load every word (no other mapping holds the pages, so \
-                every page is a fault that reads the disk); `mmap_cached` = the same through a second \
+                they come from the disk); `mmap_cached` = the same through a second \
                 mapping while a first one holds every page. `ops` = pages of the file, so `insns/op` \
                 is the cost per 4 KiB page, everything included (open, mmap, faults, munmap, close).",
         command: "bench_mkfile scan4m 4m; bench_mkfile scan32m 32m; bench_scan scan4m scan32m",

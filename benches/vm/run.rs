@@ -64,8 +64,8 @@ impl Row {
 /// What one benchmark's run gave.
 pub struct RunResult {
     pub spec: &'static Spec,
-    /// QEMU's arguments (image path included).
-    pub qemu_args: Vec<String>,
+    /// The QEMU command line, paths relative to the repository.
+    pub qemu: String,
     /// Host seconds from starting QEMU to its exit.
     pub wall: f64,
     /// QEMU's exit code (the command's status); `None` when it was killed.
@@ -141,7 +141,7 @@ pub fn run(spec: &'static Spec, root: &Path, artifacts: &Artifacts, out: &Path) 
 
     let mut result = RunResult {
         spec,
-        qemu_args: machine.args().iter().map(|a| a.replace(&format!("{}/", root.display()), "")).collect(),
+        qemu: machine.command_line().replace(&format!("{}/", root.display()), ""),
         wall,
         exit: outcome.code,
         rows: Vec::new(),
