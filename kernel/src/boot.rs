@@ -13,13 +13,7 @@ pub struct BootInfo {
 
 static INFO: SpinLock<BootInfo> = SpinLock::new(
     "bootinfo",
-    BootInfo {
-        ram_start: 0,
-        ram_end: 0,
-        harts: 1,
-        bootargs: [0; 512],
-        bootargs_len: 0,
-    },
+    BootInfo { ram_start: 0, ram_end: 0, harts: 1, bootargs: [0; 512], bootargs_len: 0 },
 );
 
 /// Parses the device tree at `dtb`.
@@ -59,7 +53,5 @@ pub fn bootargs() -> &'static [u8] {
 /// The region [start, end) of the device tree blob, so it is not reused before parsing.
 pub fn dtb_size(dtb: usize) -> usize {
     // SAFETY: as in `parse`.
-    unsafe { fdt::Fdt::from_ptr(dtb as *const u8) }
-        .map(|f| f.total_size())
-        .unwrap_or(0)
+    unsafe { fdt::Fdt::from_ptr(dtb as *const u8) }.map(|f| f.total_size()).unwrap_or(0)
 }

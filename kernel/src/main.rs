@@ -42,11 +42,7 @@ pub extern "C" fn kmain() -> ! {
         let kernel_end = unsafe { &end as *const u8 as usize };
         // Keep the device tree out of the allocators if it sits above the kernel.
         let dtb_len = boot::dtb_size(dtb);
-        let usable_end = if dtb >= kernel_end && dtb < ram_end {
-            dtb & !0xfff
-        } else {
-            ram_end
-        };
+        let usable_end = if dtb >= kernel_end && dtb < ram_end { dtb & !0xfff } else { ram_end };
         let _ = dtb_len;
         let ram = usable_end - kernel_end;
         let heap_size = (ram / 8).clamp(4 << 20, 64 << 20) & !0xfff;
@@ -87,10 +83,6 @@ pub extern "C" fn kmain() -> ! {
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo) -> ! {
     csr::intr_off();
-    drivers::console::print_panic(format_args!(
-        "\nkernel panic (hart {}): {}\n",
-        arch::cpu::hart_id(),
-        info
-    ));
+    drivers::console::print_panic(format_args!("\nkernel panic (hart {}): {}\n", arch::cpu::hart_id(), info));
     drivers::power::poweroff(101)
 }

@@ -35,6 +35,9 @@ pub mod sys {
     pub const POWEROFF: usize = 24;
     /// Extension: `uint64 kstat(int counter)`: read one kernel counter (see [`super::kstat`]).
     pub const KSTAT: usize = 25;
+    /// Extension: `int vmmaps(int pid, struct vmmap *buf, int max)`: list the mappings of a
+    /// process as [`super::VmMap`] records; returns how many mappings it has.
+    pub const VMMAPS: usize = 26;
 }
 
 /// Counter identifiers for the `kstat` extension call.
@@ -51,10 +54,110 @@ pub mod kstat {
     pub const PAGES_WRITTEN_BACK: usize = 4;
     /// Faults that mapped a fresh zero page of a private anonymous mapping.
     pub const ANON_FAULTS: usize = 5;
-    /// Faults that mapped a page from a page cache (file or shared anonymous memory).
+    /// Faults that mapped a page from a page cache (file or shared anonymous memory): the sum
+    /// of [`COPY_FAULTS`] and [`SHARED_FAULTS`].
     pub const FILE_FAULTS: usize = 6;
+    /// Pages held by page caches now (file pages and shared anonymous pages).
+    pub const CACHE_PAGES: usize = 7;
+    /// Page-cache pages whose dirty flag is set now: modified pages collected from the page
+    /// tables at unmap and not (yet) written back.
+    pub const CACHE_DIRTY: usize = 8;
+    /// Page-cache faults that gave a private file mapping its own copy of the cached page (a
+    /// store to a page of the mapping, the first one).
+    pub const COPY_FAULTS: usize = 9;
+    /// Page-cache faults that mapped the cached page itself: faults on shared mappings (file
+    /// or anonymous), and loads from private file mappings (mapped read-only until a store).
+    /// Pages mapped alongside by fault-around are not faults and are not counted.
+    pub const SHARED_FAULTS: usize = 10;
+    /// Pages brought into a page cache since boot (read from the file, or zeroed for shared
+    /// anonymous memory): page-cache misses.
+    pub const CACHE_FILLS: usize = 11;
+    /// Mappings (mmap areas) of the calling process now.
+    pub const MAPPINGS: usize = 12;
     /// Number of counters; `kstat(n)` for `n >= COUNT` fails.
-    pub const COUNT: usize = 7;
+    pub const COUNT: usize = 13;
+}
+
+/// One record of the `vmmaps` extension call: a mapping of a process, in a fixed C layout.
+///
+/// ```c
+/// struct vmmap {
+///     uint64 start;     // first address (page-aligned)
+///     uint64 end;       // one past the last address (page-aligned)
+///     uint64 offset;    // file offset of `start` (0 for anonymous memory)
+///     uint64 resident;  // pages present in the process's page table now
+///     uint32 inum;      // inode number of the mapped file; 0 for anonymous memory
+///     uint32 prot;      // PROT_READ | PROT_WRITE | PROT_EXEC
+///     uint32 flags;     // MAP_SHARED or MAP_PRIVATE, plus MAP_ANONYMOUS for anonymous memory
+///     uint32 reserved;  // 0
+/// };                    // 48 bytes, little-endian
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct VmMap {
+    pub start: u64,
+    pub end: u64,
+    pub offset: u64,
+    pub resident: u64,
+    pub inum: u32,
+    pub prot: u32,
+    pub flags: u32,
+}
+
+impl VmMap {
+    /// Size of the C layout in bytes.
+    pub const SIZE: usize = 48;
+
+    /// Whether the mapping is `MAP_SHARED`.
+    pub fn shared(&self) -> bool {
+        self.flags & MAP_SHARED as u32 != 0
+    }
+
+    /// Whether the mapping is anonymous memory (no file).
+    pub fn anonymous(&self) -> bool {
+        self.flags & MAP_ANONYMOUS as u32 != 0
+    }
+
+    /// Length of the mapping in bytes.
+    pub fn len(&self) -> u64 {
+        self.end.saturating_sub(self.start)
+    }
+
+    /// Whether the mapping is empty (never true for a record the kernel wrote).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The C layout (offsets 0, 8, 16, 24, 32, 36, 40; 44..48 reserved, zero).
+    pub fn to_bytes(&self) -> [u8; Self::SIZE] {
+        let mut b = [0u8; Self::SIZE];
+        b[0..8].copy_from_slice(&self.start.to_le_bytes());
+        b[8..16].copy_from_slice(&self.end.to_le_bytes());
+        b[16..24].copy_from_slice(&self.offset.to_le_bytes());
+        b[24..32].copy_from_slice(&self.resident.to_le_bytes());
+        b[32..36].copy_from_slice(&self.inum.to_le_bytes());
+        b[36..40].copy_from_slice(&self.prot.to_le_bytes());
+        b[40..44].copy_from_slice(&self.flags.to_le_bytes());
+        b
+    }
+
+    /// Parses the C layout.
+    pub fn from_bytes(b: &[u8; Self::SIZE]) -> VmMap {
+        let u64_at = |i: usize| {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(&b[i..i + 8]);
+            u64::from_le_bytes(w)
+        };
+        let u32_at = |i: usize| u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
+        VmMap {
+            start: u64_at(0),
+            end: u64_at(8),
+            offset: u64_at(16),
+            resident: u64_at(24),
+            inum: u32_at(32),
+            prot: u32_at(36),
+            flags: u32_at(40),
+        }
+    }
 }
 
 /// `sbrk` growth types (second argument).
@@ -212,6 +315,31 @@ mod tests {
         assert_eq!(b[10], 3);
         assert_eq!(b[16], 0x88);
         assert_eq!(Stat::from_bytes(&b), s);
+    }
+
+    #[test]
+    fn vmmap_layout_matches_c() {
+        let m = VmMap {
+            start: 0x20_0000_0000,
+            end: 0x20_0000_3000,
+            offset: 0x1000,
+            resident: 2,
+            inum: 23,
+            prot: (PROT_READ | PROT_WRITE) as u32,
+            flags: (MAP_PRIVATE | MAP_ANONYMOUS) as u32,
+        };
+        let b = m.to_bytes();
+        assert_eq!(b[4], 0x20);
+        assert_eq!(b[9], 0x30);
+        assert_eq!(b[17], 0x10);
+        assert_eq!(b[24], 2);
+        assert_eq!(b[32], 23);
+        assert_eq!(b[36], 3);
+        assert_eq!(b[40], 0x22);
+        assert_eq!(&b[44..], &[0; 4]);
+        assert_eq!(VmMap::from_bytes(&b), m);
+        assert_eq!(m.len(), 0x3000);
+        assert!(m.anonymous() && !m.shared());
     }
 
     #[test]

@@ -25,14 +25,8 @@ struct Cpus([UnsafeCell<Cpu>; NCPU]);
 unsafe impl Sync for Cpus {}
 
 static CPUS: Cpus = Cpus(
-    [const {
-        UnsafeCell::new(Cpu {
-            proc: ptr::null(),
-            context: Context::zero(),
-            noff: 0,
-            intena: false,
-        })
-    }; NCPU],
+    [const { UnsafeCell::new(Cpu { proc: ptr::null(), context: Context::zero(), noff: 0, intena: false }) };
+        NCPU],
 );
 
 /// This hart's id (kept in `tp` while in the kernel).

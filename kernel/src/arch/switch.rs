@@ -14,11 +14,7 @@ pub struct Context {
 
 impl Context {
     pub const fn zero() -> Self {
-        Context {
-            ra: 0,
-            sp: 0,
-            s: [0; 12],
-        }
+        Context { ra: 0, sp: 0, s: [0; 12] }
     }
 }
 

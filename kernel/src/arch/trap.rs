@@ -158,10 +158,7 @@ fn fault_name(scause: usize) -> &'static str {
 
 /// Entered from `uservec` (on the process's kernel stack, kernel page table).
 extern "C" fn user_trap() -> ! {
-    assert!(
-        csr::sstatus() & csr::SSTATUS_SPP == 0,
-        "user_trap: not from user mode"
-    );
+    assert!(csr::sstatus() & csr::SSTATUS_SPP == 0, "user_trap: not from user mode");
     init_hart(); // later traps come from kernel mode
     let p = proc::current();
     let tf = proc::current_trapframe();
@@ -232,10 +229,7 @@ extern "C" fn kernel_trap() {
     let sepc = csr::sepc();
     let sstatus = csr::sstatus();
     let scause = csr::scause();
-    assert!(
-        sstatus & csr::SSTATUS_SPP != 0,
-        "kernel_trap: not from supervisor mode"
-    );
+    assert!(sstatus & csr::SSTATUS_SPP != 0, "kernel_trap: not from supervisor mode");
     assert!(!csr::intr_get(), "kernel_trap: interrupts enabled");
     let dev = device_interrupt(scause);
     if dev == Device::None {

@@ -1,6 +1,7 @@
 //! The console: kernel printing (`print!`/`println!`) and the console device (major 1) that
 //! user programs read and write. Input is line-edited as in xv6: backspace/DEL erases a
-//! character, ^U erases the line, ^D ends input (EOF), ^P lists processes. A reader sleeps
+//! character, ^U erases the line, ^D ends input (EOF), ^P lists processes and, under each, its
+//! mappings (`proc::dump`, run from the interrupt handler: it never sleeps). A reader sleeps
 //! until a whole line (or ^D) is available.
 
 use super::uart;
@@ -29,15 +30,7 @@ struct Input {
     e: usize,
 }
 
-static INPUT: SpinLock<Input> = SpinLock::new(
-    "cons",
-    Input {
-        buf: [0; INPUT_BUF],
-        r: 0,
-        w: 0,
-        e: 0,
-    },
-);
+static INPUT: SpinLock<Input> = SpinLock::new("cons", Input { buf: [0; INPUT_BUF], r: 0, w: 0, e: 0 });
 static OUTPUT: SpinLock<()> = SpinLock::new("print", ());
 static PANICKED: AtomicBool = AtomicBool::new(false);
 

@@ -1,7 +1,9 @@
 //! The virtio block device in MMIO slot 0, driven through the `virtio-drivers` crate
 //! (modern MMIO transport). Requests are polled: the caller holds the disk lock while the
 //! device completes one request, which keeps the driver simple and is fast under QEMU.
-//! The file system's buffer cache is the only caller; every block is BSIZE (1024) bytes.
+//! Callers are the file system's buffer cache (one block at a time) and the page cache, which
+//! reads runs of consecutive blocks in one request (`read_run`); every block is BSIZE (1024)
+//! bytes.
 
 use crate::mm::kvm::VIRTIO0;
 use crate::sync::SpinLock;
@@ -52,11 +54,15 @@ unsafe impl Hal for KernelHal {
     unsafe fn unshare(_paddr: PhysAddr, _buffer: NonNull<[u8]>, _dir: BufferDirection) {}
 }
 
+/// Most blocks one request reads: a run of the page cache's largest readahead window.
+pub const MAX_RUN: usize = 128;
+
 /// The device and a bounce buffer in identity-mapped memory: callers' buffers may live on a
 /// kernel stack, which is mapped high and has no identity mapping the device could use.
 struct Disk {
     dev: VirtIOBlk<KernelHal, MmioTransport<'static>>,
-    bounce: alloc::boxed::Box<[u8; BSIZE]>,
+    /// `MAX_RUN` blocks.
+    bounce: alloc::boxed::Box<[u8]>,
 }
 
 static DISK: SpinLock<Option<Disk>> = SpinLock::new("disk", None);
@@ -70,10 +76,10 @@ static WRITES: AtomicU64 = AtomicU64::new(0);
 pub fn init() {
     let header = NonNull::new(VIRTIO0 as *mut VirtIOHeader).expect("virtio address");
     // SAFETY: VIRTIO0 is the identity-mapped MMIO window of slot 0, used by nothing else.
-    let transport =
-        unsafe { MmioTransport::new(header, 0x1000) }.expect("virtio: no device in slot 0");
+    let transport = unsafe { MmioTransport::new(header, 0x1000) }.expect("virtio: no device in slot 0");
     let blk = VirtIOBlk::<KernelHal, _>::new(transport).expect("virtio: not a block device");
-    *DISK.lock() = Some(Disk { dev: blk, bounce: alloc::boxed::Box::new([0; BSIZE]) });
+    let bounce = alloc::vec![0u8; MAX_RUN * BSIZE].into_boxed_slice();
+    *DISK.lock() = Some(Disk { dev: blk, bounce });
 }
 
 /// Disk size in BSIZE blocks.
@@ -88,9 +94,31 @@ pub fn capacity_blocks() -> u64 {
 pub fn read_block(blockno: u32, buf: &mut [u8; BSIZE]) {
     let mut d = DISK.lock();
     let d = d.as_mut().expect("disk not initialized");
-    d.dev.read_blocks(blockno as usize * (BSIZE / 512), &mut d.bounce[..]).expect("virtio read failed");
-    buf.copy_from_slice(&d.bounce[..]);
+    d.dev.read_blocks(blockno as usize * (BSIZE / 512), &mut d.bounce[..BSIZE]).expect("virtio read failed");
+    buf.copy_from_slice(&d.bounce[..BSIZE]);
     READS.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Reads the `count` consecutive blocks from `first` with one request per `MAX_RUN` blocks,
+/// handing block `first + k` to `put(k, bytes)` (with the disk lock held: `put` must only
+/// copy). Counts `count` block reads.
+///
+/// # Panics
+/// On a device error.
+pub fn read_run(first: u32, count: usize, mut put: impl FnMut(usize, &[u8; BSIZE])) {
+    let mut d = DISK.lock();
+    let d = d.as_mut().expect("disk not initialized");
+    let mut done = 0;
+    while done < count {
+        let n = (count - done).min(MAX_RUN);
+        let sector = (first as usize + done) * (BSIZE / 512);
+        d.dev.read_blocks(sector, &mut d.bounce[..n * BSIZE]).expect("virtio read failed");
+        for (k, block) in d.bounce[..n * BSIZE].chunks_exact(BSIZE).enumerate() {
+            put(done + k, block.try_into().expect("a BSIZE chunk"));
+        }
+        done += n;
+    }
+    READS.fetch_add(count as u64, Ordering::Relaxed);
 }
 
 /// Writes `buf` to block `blockno`.
@@ -100,8 +128,8 @@ pub fn read_block(blockno: u32, buf: &mut [u8; BSIZE]) {
 pub fn write_block(blockno: u32, buf: &[u8; BSIZE]) {
     let mut d = DISK.lock();
     let d = d.as_mut().expect("disk not initialized");
-    d.bounce.copy_from_slice(buf);
-    d.dev.write_blocks(blockno as usize * (BSIZE / 512), &d.bounce[..]).expect("virtio write failed");
+    d.bounce[..BSIZE].copy_from_slice(buf);
+    d.dev.write_blocks(blockno as usize * (BSIZE / 512), &d.bounce[..BSIZE]).expect("virtio write failed");
     WRITES.fetch_add(1, Ordering::Relaxed);
 }
 

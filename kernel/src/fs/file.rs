@@ -4,8 +4,10 @@
 //!
 //! Data moves between user memory and the file through a kernel buffer, and user memory is
 //! only touched with no inode lock and no transaction held, so a page fault taken while
-//! copying may itself use the file system. This module must not resolve paths or allocate
-//! file descriptors (the system-call layer does).
+//! copying may itself use the file system. Reads and writes of a regular file tell the page
+//! cache (`vm::pagecache`), under the inode lock, so that mappings and `read`/`write` agree.
+//! This module must not resolve paths or allocate file descriptors (the system-call layer
+//! does).
 //!
 //! **Dropping the last `Arc<File>` of an inode runs a transaction: never do it between
 //! `log::begin_op` and `log::end_op`.**
@@ -15,6 +17,7 @@ use super::{log, pipe};
 use crate::drivers::console;
 use crate::mm::uaccess;
 use crate::sync::SleepLock;
+use crate::vm::pagecache;
 use abi::{Errno, Stat, CONSOLE_MAJOR};
 use alloc::vec;
 use core::ops::Deref;
@@ -156,7 +159,16 @@ fn read_inode(ip: &Inode, off: &SleepLock<u32>, dst: usize, n: usize) -> Result<
     let mut done = 0;
     while done < n {
         let want = (n - done).min(BSIZE);
-        let got = match ip.lock().read(*off, &mut kbuf[..want]) {
+        let got = {
+            let mut g = ip.lock();
+            let got = g.read(*off, &mut kbuf[..want]);
+            if let Ok(n) = got {
+                // Pages a mapping holds may have stores not yet written back.
+                pagecache::file_read(g.inum(), *off as u64, &mut kbuf[..n]);
+            }
+            got
+        };
+        let got = match got {
             Ok(0) => break,
             Ok(got) => got,
             Err(e) => return partial(done, e),
@@ -198,7 +210,15 @@ fn write_inode(ip: &Inode, off: &SleepLock<u32>, src: usize, n: usize) -> Result
             (next, end) = (0, m);
         }
         log::begin_op();
-        let wrote = ip.lock().write(*off, &kbuf[next..end]);
+        let wrote = {
+            let mut g = ip.lock();
+            let wrote = g.write(*off, &kbuf[next..end]);
+            if let Ok(w) = wrote {
+                // Mappings of the file see the new bytes at once.
+                pagecache::file_written(g.inum(), *off as u64, &kbuf[next..next + w], g.size() as u64);
+            }
+            wrote
+        };
         log::end_op();
         match wrote {
             Ok(0) => break,

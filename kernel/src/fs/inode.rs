@@ -262,6 +262,8 @@ impl InodeGuard<'_> {
     pub fn truncate(&mut self) {
         let inum = self.inum();
         detach_blocks(inum, &mut self.d.di);
+        // Mappings of the file must see the new size (their cached pages read as zeros).
+        crate::vm::pagecache::file_truncated(inum);
     }
 
     /// Reads up to `dst.len()` bytes at `off` into a kernel buffer; returns the count (0 at or
@@ -337,6 +339,73 @@ impl InodeGuard<'_> {
         }
     }
 
+    /// Reads file blocks `first .. first + n` (at most 128) without going through the buffer
+    /// cache, for the page cache: `put(k, bytes)` receives block `first + k` (holes and
+    /// blocks past the largest file are skipped: the caller's buffer stays as it was, zeros).
+    /// Blocks the buffer cache holds come from there (they may be newer than the disk); the
+    /// others are read from the disk, one request per run of consecutive disk blocks. The
+    /// inode lock held by the guard keeps writers of the file out meanwhile. `put` runs with
+    /// a spinlock held: it must only copy.
+    ///
+    /// # Panics
+    /// If `n` is more than 128 (a kernel bug: the page cache reads at most 32 pages at once).
+    pub fn read_direct(
+        &self,
+        first: usize,
+        n: usize,
+        mut put: impl FnMut(usize, &[u8; BSIZE]),
+    ) -> Result<(), Errno> {
+        assert!(n <= 128, "read_direct: {n} blocks at once");
+        let mut disk = [0u32; 128];
+        let disk = &mut disk[..n];
+        self.lookup_blocks(first, disk)?;
+        let cached = bio::read_cached(disk, &mut put);
+        let from_disk = |k: usize| disk[k] != 0 && cached & (1 << k) == 0;
+        let mut k = 0;
+        while k < n {
+            if !from_disk(k) {
+                k += 1;
+                continue;
+            }
+            let mut run = 1;
+            while k + run < n && from_disk(k + run) && disk[k + run] == disk[k] + run as u32 {
+                run += 1;
+            }
+            crate::drivers::virtio_blk::read_run(disk[k], run, |j, bytes| put(k + j, bytes));
+            k += run;
+        }
+        Ok(())
+    }
+
+    /// The disk blocks holding file blocks `first`, `first + 1`, ...: `out[k]` for block
+    /// `first + k`, 0 for a hole or a block past the largest file. Each indirect block is read
+    /// once per call however many entries come from it.
+    fn lookup_blocks(&self, first: usize, out: &mut [u32]) -> Result<(), Errno> {
+        // The entries of the last leaf indirect block and of the doubly-indirect root read.
+        let mut leaf = IndirectCopy::default();
+        let mut root = IndirectCopy::default();
+        let addrs = &self.d.di.addrs;
+        for (k, slot) in out.iter_mut().enumerate() {
+            let disk = match block_path(first + k) {
+                None => None,
+                Some(BlockPath::Direct(i)) => checked(addrs[i])?,
+                Some(BlockPath::Single(i)) => match checked(addrs[SINGLE_INDIRECT])? {
+                    Some(ind) => checked(leaf.entry(ind, i))?,
+                    None => None,
+                },
+                Some(BlockPath::Double(i, j)) => match checked(addrs[DOUBLE_INDIRECT])? {
+                    Some(top) => match checked(root.entry(top, i))? {
+                        Some(mid) => checked(leaf.entry(mid, j))?,
+                        None => None,
+                    },
+                    None => None,
+                },
+            };
+            *slot = disk.unwrap_or(0);
+        }
+        Ok(())
+    }
+
     /// The disk block holding file block `bn`, or `None` for a hole.
     fn lookup_block(&self, bn: usize) -> Result<Option<u32>, Errno> {
         let addrs = &self.d.di.addrs;
@@ -407,6 +476,29 @@ impl InodeGuard<'_> {
         let b = balloc::alloc()?;
         self.d.di.addrs[i] = b;
         Ok(b)
+    }
+}
+
+/// A copy of the entries of one indirect block, so that a run of lookups reads it once
+/// without keeping its buffer locked.
+#[derive(Default)]
+struct IndirectCopy {
+    /// The block copied, if any, and its entries.
+    copy: Option<(u32, [u32; BSIZE / 4])>,
+}
+
+impl IndirectCopy {
+    /// Entry `i` of indirect block `ind` (read from the buffer cache unless copied already).
+    fn entry(&mut self, ind: u32, i: usize) -> u32 {
+        match &self.copy {
+            Some((b, t)) if *b == ind => t[i],
+            _ => {
+                let buf = bio::read(ind);
+                let t: [u32; BSIZE / 4] = core::array::from_fn(|k| indirect_get(buf.data(), k));
+                self.copy = Some((ind, t));
+                t[i]
+            }
+        }
     }
 }
 

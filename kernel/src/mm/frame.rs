@@ -7,8 +7,8 @@
 
 use super::addr::{PhysAddr, PGSIZE};
 use crate::sync::SpinLock;
-use core::ptr;
 use alloc::vec::Vec;
+use core::ptr;
 use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 
 struct FreeList {
@@ -30,7 +30,8 @@ fn ref_of<R>(pa: PhysAddr, f: impl FnOnce(&AtomicU32) -> R) -> R {
     assert!(pa.0.is_multiple_of(PGSIZE) && pa.0 >= start && pa.0 < end, "frame: bad page {:#x}", pa.0);
     // SAFETY: REFS points at a leaked slice with one counter per page of [start, end), and the
     // index was just bounds-checked.
-    let counter = unsafe { &*(REFS.load(Ordering::Relaxed) as *const AtomicU32).add((pa.0 - start) / PGSIZE) };
+    let counter =
+        unsafe { &*(REFS.load(Ordering::Relaxed) as *const AtomicU32).add((pa.0 - start) / PGSIZE) };
     f(counter)
 }
 

@@ -33,8 +33,7 @@ pub fn init(phys_top: usize) {
     let mut pt = PageTable::new().expect("kvm: no memory");
     let rw = PteFlags::R | PteFlags::W;
     let mut map = |va: usize, size: usize, flags: PteFlags| {
-        pt.map(VirtAddr(va), PhysAddr(va), size, flags)
-            .expect("kvm: no memory");
+        pt.map(VirtAddr(va), PhysAddr(va), size, flags).expect("kvm: no memory");
     };
     map(TEST_DEVICE, PGSIZE, rw);
     map(UART0, PGSIZE, rw);
@@ -45,13 +44,8 @@ pub fn init(phys_top: usize) {
     map(KERNBASE, text_end - KERNBASE, PteFlags::R | PteFlags::X);
     map(text_end, phys_top - text_end, rw);
     let tramp = trampoline::trampoline_start as *const () as usize;
-    pt.map(
-        VirtAddr(abi::TRAMPOLINE),
-        PhysAddr(tramp),
-        PGSIZE,
-        PteFlags::R | PteFlags::X,
-    )
-    .expect("kvm: no memory");
+    pt.map(VirtAddr(abi::TRAMPOLINE), PhysAddr(tramp), PGSIZE, PteFlags::R | PteFlags::X)
+        .expect("kvm: no memory");
     // Each stack is physically contiguous (one heap block), so a buffer on a kernel stack is
     // contiguous for devices too (see `translate`).
     for i in 0..NPROC {

@@ -38,8 +38,7 @@ impl Pte {
         self.0 & 1 != 0
     }
     pub fn is_leaf(self) -> bool {
-        self.flags()
-            .intersects(PteFlags::R | PteFlags::W | PteFlags::X)
+        self.flags().intersects(PteFlags::R | PteFlags::W | PteFlags::X)
     }
     pub fn pa(self) -> PhysAddr {
         PhysAddr((self.0 >> 10) << 12)
@@ -62,9 +61,7 @@ pub struct PageTable {
 impl PageTable {
     /// An empty table, or `None` when out of memory.
     pub fn new() -> Option<PageTable> {
-        Some(PageTable {
-            root: frame::alloc()?,
-        })
+        Some(PageTable { root: frame::alloc()? })
     }
 
     /// A handle on an existing table (the caller must not free it twice).
@@ -121,25 +118,13 @@ impl PageTable {
     ///
     /// # Panics
     /// If a page of the range is already mapped (a kernel bug: callers check first).
-    pub fn map(
-        &mut self,
-        va: VirtAddr,
-        pa: PhysAddr,
-        size: usize,
-        flags: PteFlags,
-    ) -> Result<(), Errno> {
-        assert!(
-            va.0.is_multiple_of(PGSIZE) && pa.0.is_multiple_of(PGSIZE) && size > 0,
-            "map: unaligned"
-        );
+    pub fn map(&mut self, va: VirtAddr, pa: PhysAddr, size: usize, flags: PteFlags) -> Result<(), Errno> {
+        assert!(va.0.is_multiple_of(PGSIZE) && pa.0.is_multiple_of(PGSIZE) && size > 0, "map: unaligned");
         let mut off = 0;
         while off < size {
             let pte = self.walk(VirtAddr(va.0 + off), true).ok_or(Errno::NoMem)?;
             assert!(!pte.is_valid(), "map: remap of {:#x}", va.0 + off);
-            *pte = Pte::new(
-                PhysAddr(pa.0 + off),
-                flags | PteFlags::V | PteFlags::A | PteFlags::D,
-            );
+            *pte = Pte::new(PhysAddr(pa.0 + off), flags | PteFlags::V | PteFlags::A | PteFlags::D);
             off += PGSIZE;
         }
         Ok(())

@@ -76,9 +76,7 @@ fn parse(ip: &mut fs::InodeGuard<'_>) -> Result<(usize, alloc::vec::Vec<Segment>
     let mut segs = alloc::vec::Vec::new();
     for i in 0..phnum {
         let mut ph = [0u8; PHDR_SIZE];
-        let off = (phoff as usize)
-            .checked_add(i * PHDR_SIZE)
-            .filter(|&o| o <= u32::MAX as usize);
+        let off = (phoff as usize).checked_add(i * PHDR_SIZE).filter(|&o| o <= u32::MAX as usize);
         read_exact(ip, off.ok_or(Errno::NoExec)? as u32, &mut ph)?;
         if u32_at(&ph, 0) != PT_LOAD {
             continue;
@@ -94,10 +92,7 @@ fn parse(ip: &mut fs::InodeGuard<'_>) -> Result<(usize, alloc::vec::Vec<Segment>
         if !s.vaddr.is_multiple_of(PGSIZE) || s.memsz < s.filesz || end > HEAP_LIMIT || s.memsz == 0 {
             return Err(Errno::NoExec);
         }
-        if (s.offset as usize)
-            .checked_add(s.filesz)
-            .is_none_or(|e| e > u32::MAX as usize)
-        {
+        if (s.offset as usize).checked_add(s.filesz).is_none_or(|e| e > u32::MAX as usize) {
             return Err(Errno::NoExec);
         }
         segs.push(s);
@@ -110,10 +105,7 @@ fn parse(ip: &mut fs::InodeGuard<'_>) -> Result<(usize, alloc::vec::Vec<Segment>
 
 /// Physical address of `va` in `space` (which must map it; the space is not the current one).
 fn phys(space: &mut AddressSpace, va: usize) -> Result<PhysAddr, Errno> {
-    let pte = space
-        .pt
-        .lookup(VirtAddr(va & !(PGSIZE - 1)))
-        .ok_or(Errno::NoMem)?;
+    let pte = space.pt.lookup(VirtAddr(va & !(PGSIZE - 1))).ok_or(Errno::NoMem)?;
     Ok(PhysAddr(pte.pa().0 + va % PGSIZE))
 }
 
@@ -131,11 +123,7 @@ fn copy_into(space: &mut AddressSpace, va: usize, src: &[u8]) -> Result<(), Errn
 }
 
 /// Loads the segments of the program into `space`; returns the end of the highest one.
-fn load(
-    space: &mut AddressSpace,
-    ip: &mut fs::InodeGuard<'_>,
-    segs: &[Segment],
-) -> Result<usize, Errno> {
+fn load(space: &mut AddressSpace, ip: &mut fs::InodeGuard<'_>, segs: &[Segment]) -> Result<usize, Errno> {
     let mut top = 0;
     let mut chunk = alloc::vec![0u8; PGSIZE];
     for s in segs {

@@ -1,19 +1,26 @@
 //! Processes: the process table, creation (`fork`, the first process), termination (`exit`,
 //! `wait`, `kill`) and access to the current process. Scheduling, sleep and wakeup are in
-//! `sched.rs`; loading programs is in `exec.rs`.
+//! `sched.rs`; loading programs is in `exec.rs`; the space lock is in `spacelock.rs`.
 //!
 //! # Lock order
 //! `WAIT_LOCK` → a process's `lock` → (address space, owned by the process) → inode sleep lock
-//! → log → buffer sleep lock → disk / frame / heap spinlocks. A process's `lock` guards its
-//! `state`, `chan`, `killed`, `xstate` and `pid`; `WAIT_LOCK` guards every `parent` link.
-//! The rest of a process (`ProcPrivate`) is touched only by the process itself, or by a
-//! parent/allocator while the process cannot run (unused, embryo or zombie).
+//! → log → buffer sleep lock → disk / frame / heap spinlocks. A process's `space_lock` comes
+//! before everything its holder then does (its own `lock`, inodes, the log...) and is never
+//! held together with `WAIT_LOCK` or with another process's `space_lock`.
+//! A process's `lock` guards its `state`, `chan`, `killed`, `xstate` and `pid`; `WAIT_LOCK`
+//! guards every `parent` link. The rest of a process (`ProcPrivate`) is touched only by the
+//! process itself, or by a parent/allocator while the process cannot run (unused, embryo or
+//! zombie) — with one exception: [`with_space`] lets others *read* the process's mappings
+//! while they hold its `space_lock`, which the process holds whenever it changes them
+//! (mmap, munmap, exec, exit).
 
 mod exec;
 mod sched;
+mod spacelock;
 
 pub use exec::exec;
 pub use sched::{scheduler, sleep, wakeup, yield_now};
+pub use spacelock::{SpaceGuard, SpaceLock};
 
 use crate::arch::cpu;
 use crate::arch::switch::Context;
@@ -66,6 +73,9 @@ pub struct ProcPrivate {
 
 pub struct Proc {
     pub lock: SpinLock<ProcShared>,
+    /// Held by the process while it changes its set of mappings or replaces its address
+    /// space, and by readers of that set from outside (see [`with_space`]).
+    pub space_lock: SpaceLock,
     /// Slot index of the parent; guarded by `WAIT_LOCK`.
     parent: UnsafeCell<Option<usize>>,
     private: UnsafeCell<ProcPrivate>,
@@ -79,14 +89,9 @@ static PROCS: [Proc; NPROC] = [const {
     Proc {
         lock: SpinLock::new(
             "proc",
-            ProcShared {
-                state: State::Unused,
-                chan: 0,
-                killed: false,
-                xstate: 0,
-                pid: 0,
-            },
+            ProcShared { state: State::Unused, chan: 0, killed: false, xstate: 0, pid: 0 },
         ),
+        space_lock: SpaceLock::new(),
         parent: UnsafeCell::new(None),
         private: UnsafeCell::new(ProcPrivate {
             kstack: 0,
@@ -185,10 +190,7 @@ pub fn current_private() -> &'static mut ProcPrivate {
 /// # Panics
 /// If the process has none (only during exec's swap, a kernel bug to call then).
 pub fn current_space() -> &'static mut AddressSpace {
-    current_private()
-        .space
-        .as_mut()
-        .expect("process without address space")
+    current_private().space.as_mut().expect("process without address space")
 }
 
 /// The trap frame of the current process.
@@ -211,6 +213,9 @@ fn alloc_proc() -> Result<&'static Proc, Errno> {
         g.xstate = 0;
         g.chan = 0;
         drop(g);
+        // The slot's last owner left the flag set at exit; readers check the pid first, so
+        // they cannot mistake the new process for the old one meanwhile.
+        p.space_lock.lock().set_torn_down(false);
         // SAFETY: the slot is `Used` by us and cannot run yet.
         let pr = unsafe { p.private() };
         let setup = (|| {
@@ -330,9 +335,13 @@ pub fn exit(status: i32) -> ! {
     assert!(p.slot() != INIT_SLOT, "init exiting");
     let pr = current_private();
     // Mappings go first: dirty shared pages are written back while the files are still open.
+    // From here on readers must leave the space alone: the parent frees it without the lock.
+    let mut g = p.space_lock.lock();
     if let Some(space) = pr.space.as_mut() {
         crate::vm::mmap::unmap_all(space);
     }
+    g.set_torn_down(true);
+    drop(g);
     for f in pr.ofile.iter_mut() {
         drop(f.take());
     }
@@ -405,27 +414,119 @@ pub fn kill(pid: i32) -> Result<(), Errno> {
 /// Kills the current process after a fault it may not take, printing one diagnostic line.
 pub fn kill_current(cause: &str, pc: usize, addr: usize) {
     let p = current();
-    crate::println!(
-        "pid {} ({}): killed: {} at addr {:#x}, pc {:#x}",
-        p.pid(),
-        p.name(),
-        cause,
-        addr,
-        pc
-    );
+    crate::println!("pid {} ({}): killed: {} at addr {:#x}, pc {:#x}", p.pid(), p.name(), cause, addr, pc);
     p.set_killed();
 }
 
-/// Prints one line per process (Ctrl-P).
+/// Runs `f` on the address space of process `pid` (0 means the caller) at a moment when the
+/// process cannot change its set of mappings, and returns what `f` returns. `Ok(None)` when
+/// the process has no space worth reading: it is exiting or a zombie (its mappings are gone),
+/// or still being created by `fork`. Fails with [`Errno::Srch`] when no process has that pid.
+/// May sleep (while the process is in mmap, munmap or exec); `f` must not sleep.
+pub fn with_space<R>(pid: i32, f: impl FnOnce(&AddressSpace) -> R) -> Result<Option<R>, Errno> {
+    let pid = if pid == 0 { current().pid() } else { pid };
+    let p = PROCS
+        .iter()
+        .find(|p| {
+            let g = p.lock.lock();
+            g.pid == pid && g.state != State::Unused
+        })
+        .ok_or(Errno::Srch)?;
+    let guard = p.space_lock.lock();
+    read_space(p, pid, &guard, f)
+}
+
+/// [`with_space`] once the space lock of `p` is held (`guard`): checks that `p` is still the
+/// process `pid` and alive, then lets `f` read its space.
+///
+/// Why this is safe. Everything that changes a process's set of mappings or replaces or frees
+/// its address space either holds its space lock or runs while the process is a zombie or an
+/// embryo: the process's own mmap, munmap and exec take the lock (system-call layer), exit
+/// takes it for the final unmap and then sets `torn_down`, the parent's `wait` frees the space
+/// of a zombie only, and `fork` builds a child's space while the child is an embryo (`Used`).
+/// So with the lock held, a process that is Runnable, Running or Sleeping and not torn down
+/// keeps its `space` and its VMAs until the lock is released; it cannot even exit meanwhile.
+/// What it can still do, on another hart, is take page faults or sbrk: they only write
+/// page-table entries and add interior tables (never freed while the space lives), and the
+/// readers in `vm::stats` load each entry once, seeing it before or after the change.
+fn read_space<R>(
+    p: &Proc,
+    pid: i32,
+    guard: &SpaceGuard<'_>,
+    f: impl FnOnce(&AddressSpace) -> R,
+) -> Result<Option<R>, Errno> {
+    let g = p.lock.lock();
+    if g.pid != pid || g.state == State::Unused {
+        return Err(Errno::Srch);
+    }
+    let alive = matches!(g.state, State::Runnable | State::Running | State::Sleeping);
+    drop(g);
+    if !alive || guard.torn_down() {
+        return Ok(None);
+    }
+    // SAFETY: see above: the `space` field is not written while the lock is held and the
+    // process is alive. Only that field is borrowed (shared); the owner keeps writing the
+    // other fields of its private part.
+    let space = unsafe { &*core::ptr::addr_of!((*p.private.get()).space) };
+    Ok(space.as_ref().map(f))
+}
+
+/// Most mappings Ctrl-P lists per process.
+const DUMP_MAPPINGS: usize = 16;
+
+/// Prints one line per process and, under it, its mappings (Ctrl-P). Runs in the console's
+/// interrupt handler, so it never sleeps: a process whose space lock is taken (it is in mmap,
+/// munmap, exec or exit, or someone is reading it) is shown without its mappings.
 pub fn dump() {
     crate::println!();
     for p in PROCS.iter() {
         // Peek without locking: this is a debugging aid and must not deadlock.
         // SAFETY: a racy read of plain-old-data fields for display only.
         let g = unsafe { p.lock.get_unchecked() };
-        if g.state == State::Unused {
+        let (pid, state) = (g.pid, g.state);
+        if state == State::Unused {
             continue;
         }
-        crate::println!("{} {:?} {}", g.pid, g.state, p.name());
+        crate::println!("{} {:?} {}", pid, state, p.name());
+        if !matches!(state, State::Runnable | State::Running | State::Sleeping) {
+            continue;
+        }
+        // The heap must not run dry in an interrupt handler (that would panic).
+        let room = crate::mm::heap::has_room_for_user(DUMP_MAPPINGS * core::mem::size_of::<abi::VmMap>());
+        let guard = if room { p.space_lock.try_lock() } else { None };
+        let Some(guard) = guard else {
+            crate::println!("    (mappings busy)");
+            continue;
+        };
+        let mut maps = alloc::vec::Vec::with_capacity(DUMP_MAPPINGS);
+        let total = read_space(p, pid, &guard, |space| {
+            crate::vm::stats::mapping_records(space, 0, DUMP_MAPPINGS, &mut maps);
+            space.vmas.len()
+        });
+        drop(guard);
+        for m in &maps {
+            let prot = crate::vm::stats::prot_text(m.prot);
+            let share = if m.shared() { "shared" } else { "private" };
+            let pages = m.len() / crate::mm::PGSIZE as u64;
+            crate::print!(
+                "    {:#x}-{:#x} {} {} {}/{} pages ",
+                m.start,
+                m.end,
+                core::str::from_utf8(&prot).unwrap_or("???"),
+                share,
+                m.resident,
+                pages
+            );
+            if m.anonymous() {
+                crate::println!("anon");
+            } else {
+                crate::println!("inode {} offset {:#x}", m.inum, m.offset);
+            }
+        }
+        if let Ok(Some(n)) = total {
+            if n > maps.len() {
+                crate::println!("    ... {} more mappings", n - maps.len());
+            }
+        }
     }
 }

@@ -9,6 +9,9 @@ use core::ops::{Deref, DerefMut};
 struct State {
     locked: bool,
     pid: i32,
+    /// Processes sleeping in `lock`: an unlock with none skips the wakeup, which scans the
+    /// whole process table (most unlocks are uncontended).
+    waiters: u32,
 }
 
 pub struct SleepLock<T> {
@@ -24,13 +27,7 @@ unsafe impl<T: Send> Send for SleepLock<T> {}
 impl<T> SleepLock<T> {
     pub const fn new(name: &'static str, data: T) -> Self {
         SleepLock {
-            state: SpinLock::new(
-                name,
-                State {
-                    locked: false,
-                    pid: 0,
-                },
-            ),
+            state: SpinLock::new(name, State { locked: false, pid: 0, waiters: 0 }),
             data: UnsafeCell::new(data),
         }
     }
@@ -43,7 +40,9 @@ impl<T> SleepLock<T> {
     pub fn lock(&self) -> SleepLockGuard<'_, T> {
         let mut st = self.state.lock();
         while st.locked {
+            st.waiters += 1;
             st = proc::sleep(self.chan(), st);
+            st.waiters -= 1;
         }
         st.locked = true;
         st.pid = proc::current_pid();
@@ -54,7 +53,9 @@ impl<T> SleepLock<T> {
         let mut st = self.state.lock();
         st.locked = false;
         st.pid = 0;
-        proc::wakeup(self.chan());
+        if st.waiters > 0 {
+            proc::wakeup(self.chan());
+        }
     }
 }
 

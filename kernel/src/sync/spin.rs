@@ -41,11 +41,7 @@ impl<T> SpinLock<T> {
         if self.holding() {
             panic!("spinlock {} taken twice", self.name);
         }
-        while self
-            .locked
-            .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
-            .is_err()
-        {
+        while self.locked.compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed).is_err() {
             core::hint::spin_loop();
         }
         self.owner.store(cpu::hart_id(), Ordering::Relaxed);

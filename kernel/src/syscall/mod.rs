@@ -2,6 +2,7 @@
 //! arguments; its `Result` becomes the value in a0 here, once (`Err` → -1).
 
 mod file;
+mod memory;
 mod process;
 
 use crate::mm::uaccess;
@@ -49,10 +50,11 @@ pub fn dispatch() {
         sys::LINK => file::sys_link(),
         sys::MKDIR => file::sys_mkdir(),
         sys::CLOSE => file::sys_close(),
-        sys::MMAP => process::sys_mmap(),
-        sys::MUNMAP => process::sys_munmap(),
+        sys::MMAP => memory::sys_mmap(),
+        sys::MUNMAP => memory::sys_munmap(),
         sys::POWEROFF => process::sys_poweroff(),
-        sys::KSTAT => process::sys_kstat(),
+        sys::KSTAT => memory::sys_kstat(),
+        sys::VMMAPS => memory::sys_vmmaps(),
         _ => {
             let p = proc::current();
             crate::println!("{} {}: unknown sys call {}", p.pid(), p.name(), num);

@@ -1,5 +1,6 @@
 //! System calls about processes, time and the machine: fork, exit, wait, kill, getpid, exec,
-//! sbrk, pause, uptime, and the extensions poweroff and kstat.
+//! sbrk, pause, uptime, and the extension poweroff. (mmap, munmap, kstat and vmmaps are in
+//! `memory.rs`.)
 
 use super::{arg, arg_i32, arg_path};
 use crate::mm::uaccess;
@@ -67,35 +68,11 @@ pub fn sys_exec() -> Result<usize, Errno> {
         args.push(buf);
     }
     let refs: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
+    // exec replaces the address space and unmaps the old one: readers must wait.
+    let _space = proc::current().space_lock.lock();
     proc::exec(path, &refs)
 }
 
 pub fn sys_poweroff() -> Result<usize, Errno> {
     crate::drivers::power::poweroff(arg_i32(0))
-}
-
-pub fn sys_kstat() -> Result<usize, Errno> {
-    use crate::drivers::virtio_blk;
-    use crate::mm::frame;
-    use core::sync::atomic::Ordering::Relaxed;
-    Ok(match arg(0) {
-        abi::kstat::FREE_PAGES => frame::free_count(),
-        abi::kstat::DISK_READS => virtio_blk::reads() as usize,
-        abi::kstat::DISK_WRITES => virtio_blk::writes() as usize,
-        abi::kstat::TOTAL_PAGES => frame::total_count(),
-        abi::kstat::PAGES_WRITTEN_BACK => crate::vm::mmap::PAGES_WRITTEN_BACK.load(Relaxed) as usize,
-        abi::kstat::ANON_FAULTS => crate::vm::fault::ANON_FAULTS.load(Relaxed) as usize,
-        abi::kstat::FILE_FAULTS => crate::vm::fault::FILE_FAULTS.load(Relaxed) as usize,
-        _ => return Err(Errno::Inval),
-    })
-}
-
-/// `mmap(addr, len, prot, flags, fd, offset)`; see docs/syscalls.md.
-pub fn sys_mmap() -> Result<usize, Errno> {
-    crate::vm::mmap::mmap(arg(0), arg(1), arg(2), arg(3), arg_i32(4), arg(5))
-}
-
-/// `munmap(addr, len)`.
-pub fn sys_munmap() -> Result<usize, Errno> {
-    crate::vm::mmap::munmap(arg(0), arg(1))
 }

@@ -1,28 +1,45 @@
 //! User page faults. A fault inside a mapping is resolved here by the mapping's kind:
 //! private anonymous pages are allocated zeroed; shared pages (file or anonymous) come from the
 //! object's page cache and are mapped as is, so every sharer sees every store; private file
-//! pages are copied from the cached file page. A fault the mapping does not allow (wrong
-//! permission, PROT_NONE, a whole page past end-of-file) is an error, and the trap handler
-//! kills the process.
+//! pages map the cached file page read-only until the first store, which gives the process its
+//! own copy (copy-on-write). A fault the mapping does not allow (wrong permission, PROT_NONE,
+//! a whole page past end-of-file) is an error, and the trap handler kills the process.
+//!
+//! Two things make file faults cheap. A page already cached is mapped without any sleep lock,
+//! disk access or copy (the cache mirrors the file size, so the end-of-file check needs no
+//! inode lock). A read fault also maps the cached neighbours in its aligned window of
+//! `FAULT_AROUND` pages (fault-around), and a miss reads ahead when faults move forward
+//! sequentially (`PageCache::readahead_window`), so a scan of a file faults about once per
+//! window.
 
-use super::space::AddressSpace;
-use super::{fileio, Access};
-use crate::mm::pagetable::PteFlags;
-use crate::mm::{frame, VirtAddr, PGSIZE};
+use super::space::{AddressSpace, MapObject};
+use super::{fileio, stats, Access};
+use crate::mm::pagetable::{PageTable, Pte, PteFlags};
+use crate::mm::{frame, PhysAddr, VirtAddr, PGSIZE};
 use crate::proc;
 use abi::Errno;
 use core::sync::atomic::{AtomicU64, Ordering};
-use vmspace::{Backing, Prot, Share};
+use vmspace::{Backing, Prot, Share, Vma};
 
-/// Faults resolved, by kind (for statistics and tests).
+/// Faults resolved, by kind (for statistics and tests): `ANON_FAULTS` zero-filled private
+/// anonymous pages; `FILE_FAULTS` went through a page cache, and split into
+/// `stats::SHARED_FAULTS` (the cached page itself was mapped: shared mappings, and private
+/// ones until their first store) and `stats::COPY_FAULTS` (a private copy was made).
+/// Pages mapped by fault-around are not faults and count nowhere.
 pub static ANON_FAULTS: AtomicU64 = AtomicU64::new(0);
 pub static FILE_FAULTS: AtomicU64 = AtomicU64::new(0);
 
-/// Resolves a fault at `va` for an access of kind `access` in the current process.
+/// Pages in a fault-around window (aligned in the address space; a power of two, at most 512
+/// so that a window never crosses a page-table page).
+const FAULT_AROUND: usize = 16;
+
+/// Resolves a fault at user address `va` for an access of kind `access` in the current
+/// process (the trap handler's entry).
 pub fn handle(va: usize, access: Access) -> Result<(), Errno> {
-    // A present page with the right permission would not have faulted; translate() checks the
-    // permission bits after faulting the page in.
-    proc::current_space().translate(va, access).map(|_| ())
+    if va >= abi::USER_TOP {
+        return Err(Errno::Fault);
+    }
+    proc::current_space().fault_in(va, access)
 }
 
 /// PTE permission bits for a mapping's protection (RISC-V has no write-only pages, so
@@ -41,55 +58,147 @@ pub fn pte_flags(prot: Prot) -> PteFlags {
     f
 }
 
-/// Supplies the page at `page_va`, which lies in a mapping of `space`.
+/// The PTE bit an access needs.
+fn needed(access: Access) -> PteFlags {
+    match access {
+        Access::Read => PteFlags::R,
+        Access::Write => PteFlags::W,
+        Access::Exec => PteFlags::X,
+    }
+}
+
+/// Supplies the page at `page_va` of a mapping of `space` for an access of kind `access`:
+/// maps it when absent, or gives a private file mapping its own copy of a cached page it maps
+/// read-only (a store). A page already present with the needed permission is left alone.
+/// Fails [Fault] when no mapping covers `page_va` or the access is not allowed.
 pub fn fault_vma(space: &mut AddressSpace, page_va: usize, access: Access) -> Result<(), Errno> {
-    let vma = space.vmas.find(page_va).ok_or(Errno::Fault)?;
+    let AddressSpace { pt, vmas, .. } = space;
+    let vma = vmas.find(page_va).ok_or(Errno::Fault)?;
     let flags = pte_flags(vma.prot);
-    let allowed = match access {
-        Access::Read => flags.contains(PteFlags::R),
-        Access::Write => flags.contains(PteFlags::W),
-        Access::Exec => flags.contains(PteFlags::X),
-    };
-    if !allowed || space.pt.lookup(VirtAddr(page_va)).is_some() {
+    if !flags.contains(needed(access)) {
         return Err(Errno::Fault);
     }
-    match &vma.backing {
-        Backing::Anonymous => {
-            let pa = frame::alloc().ok_or(Errno::NoMem)?;
-            ANON_FAULTS.fetch_add(1, Ordering::Relaxed);
-            space.pt.map_exact(VirtAddr(page_va), pa, flags | PteFlags::A | PteFlags::D).inspect_err(|_| {
-                frame::free(pa);
-            })
+    if let Some(pte) = pt.lookup(VirtAddr(page_va)) {
+        if pte.flags().contains(needed(access)) {
+            return Ok(()); // resolved already (MAP_POPULATE over fault-around pages)
         }
-        Backing::File { file: obj, offset } => {
-            let file_off = offset + (page_va - vma.range().start()) as u64;
-            let index = file_off / PGSIZE as u64;
-            let pa = match &obj.file {
-                Some(f) => {
-                    if file_off >= fileio::size(f) {
-                        return Err(Errno::Fault); // a whole page past end-of-file
-                    }
-                    obj.cache.get(index, |page| fileio::read_page(f, file_off, page))?
-                }
-                None => obj.cache.get(index, |_| Ok(()))?,
-            };
-            FILE_FAULTS.fetch_add(1, Ordering::Relaxed);
-            if vma.share == Share::Shared {
-                return space.pt.map_exact(VirtAddr(page_va), pa, flags | PteFlags::A).inspect_err(|_| {
-                    frame::free(pa);
-                });
-            }
-            // Private: the process gets its own copy of the cached page.
-            let copy = frame::alloc();
-            if let Some(c) = copy {
-                // SAFETY: `c` is fresh; `pa` is a live cached page we hold a reference to.
-                unsafe { c.page_bytes().copy_from_slice(pa.page_bytes()) };
-            }
-            frame::free(pa);
-            let copy = copy.ok_or(Errno::NoMem)?;
-            space.pt.map_exact(VirtAddr(page_va), copy, flags | PteFlags::A | PteFlags::D).inspect_err(|_| {
-                frame::free(copy);
-            })
+        // Present without W in a writable mapping: a private mapping's cached file page
+        // (or one shared with a parent at fork), to be copied at this store.
+        if vma.share != Share::Private || !matches!(vma.backing, Backing::File { .. }) {
+            return Err(Errno::Fault);
         }
+        frame::share(pte.pa()); // our reference while copying
+        FILE_FAULTS.fetch_add(1, Ordering::Relaxed);
+        stats::COPY_FAULTS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: the page is live (we hold a reference); we only read it.
+        return copy_into_new(pt, page_va, unsafe { pte.pa().page_bytes() }, flags, pte.pa());
     }
+    let Backing::File { file: obj, offset } = &vma.backing else {
+        let pa = frame::alloc().ok_or(Errno::NoMem)?;
+        ANON_FAULTS.fetch_add(1, Ordering::Relaxed);
+        return install(pt, page_va, pa, flags | PteFlags::A | PteFlags::D);
+    };
+    let index = (offset + (page_va - vma.range().start()) as u64) / PGSIZE as u64;
+    let pa = cached_page(obj, vma, index, page_va)?;
+    FILE_FAULTS.fetch_add(1, Ordering::Relaxed);
+    let private = vma.share == Share::Private;
+    if private && access == Access::Write {
+        stats::COPY_FAULTS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: `pa` is a live cached page we hold a reference to; we only read it.
+        return copy_into_new(pt, page_va, unsafe { pa.page_bytes() }, flags, pa);
+    }
+    // Shared pages are mapped writable if the mapping is (the PTE's dirty bit then tells
+    // write-back what changed); private ones read-only until their first store.
+    let map_flags = if private { flags - PteFlags::W } else { flags };
+    stats::SHARED_FAULTS.fetch_add(1, Ordering::Relaxed);
+    install(pt, page_va, pa, map_flags | PteFlags::A)?;
+    if access != Access::Write {
+        map_around(pt, vma, page_va, map_flags);
+    }
+    Ok(())
+}
+
+/// The page at `index` of the mapping's object with a reference for the caller: from the
+/// cache when it holds it, else read from the file (with readahead) or, for shared anonymous
+/// memory, a fresh zeroed page. Fails [Fault] for a page wholly past end-of-file.
+fn cached_page(obj: &MapObject, vma: &Vma<MapObject>, index: u64, page_va: usize) -> Result<PhysAddr, Errno> {
+    let Some(f) = &obj.file else { return obj.cache.get_or_zero(index) };
+    if index * PGSIZE as u64 >= obj.cache.size() {
+        return Err(Errno::Fault); // a whole page past end-of-file
+    }
+    if let Some(pa) = obj.cache.lookup_fault(index) {
+        return Ok(pa);
+    }
+    let left_in_vma = ((vma.range().end() - page_va) / PGSIZE) as u64;
+    let window = obj.cache.readahead_window(index).min(left_in_vma);
+    fileio::fill(f, &obj.cache, index, window)
+}
+
+/// Maps `pa` at the absent page `page_va` with `flags` (V added), consuming the caller's
+/// reference to `pa`, which is dropped again on failure.
+fn install(pt: &mut PageTable, page_va: usize, pa: PhysAddr, flags: PteFlags) -> Result<(), Errno> {
+    let Some(pte) = pt.walk(VirtAddr(page_va), true) else {
+        frame::free(pa);
+        return Err(Errno::NoMem);
+    };
+    *pte = Pte::new(pa, flags | PteFlags::V);
+    Ok(())
+}
+
+/// Maps a new private copy of `src` at `page_va` with `flags` (plus A and D), replacing
+/// whatever was mapped there, and drops the caller's reference to `old`.
+fn copy_into_new(
+    pt: &mut PageTable,
+    page_va: usize,
+    src: &[u8; PGSIZE],
+    flags: PteFlags,
+    old: PhysAddr,
+) -> Result<(), Errno> {
+    let copy = frame::alloc();
+    if let Some(c) = copy {
+        // SAFETY: `c` is fresh and owned by us.
+        unsafe { c.page_bytes().copy_from_slice(src) };
+    }
+    frame::free(old);
+    let copy = copy.ok_or(Errno::NoMem)?;
+    let Some(pte) = pt.walk(VirtAddr(page_va), true) else {
+        frame::free(copy);
+        return Err(Errno::NoMem);
+    };
+    // A page the copy replaces holds the mapping's reference to `old`'s frame: drop it. (The
+    // TLB needs no flush: the user page table is only live in user mode, and returning there
+    // flushes it.)
+    if pte.is_valid() {
+        frame::free(pte.pa());
+    }
+    *pte = Pte::new(copy, flags | PteFlags::V | PteFlags::A | PteFlags::D);
+    Ok(())
+}
+
+/// Fault-around: maps the pages of `vma`'s cache that are cached and absent in the aligned
+/// window of `FAULT_AROUND` pages around `page_va`, within the mapping and before
+/// end-of-file, with `flags` plus A.
+fn map_around(pt: &mut PageTable, vma: &Vma<MapObject>, page_va: usize, flags: PteFlags) {
+    let Backing::File { file: obj, offset } = &vma.backing else { return };
+    let (vma_start, vma_end) = (vma.range().start(), vma.range().end());
+    let span = FAULT_AROUND * PGSIZE;
+    let lo = (page_va & !(span - 1)).max(vma_start);
+    let hi = ((page_va & !(span - 1)) + span).min(vma_end);
+    let index_of = |va: usize| (offset + (va - vma_start) as u64) / PGSIZE as u64;
+    let mut end_index = index_of(hi);
+    if obj.file.is_some() {
+        end_index = end_index.min(obj.cache.size().div_ceil(PGSIZE as u64));
+    }
+    let first_index = index_of(vma_start);
+    obj.cache.for_each_cached(index_of(lo), end_index, |index, pa| {
+        let va = vma_start + ((index - first_index) as usize) * PGSIZE;
+        // The window lies in the level-0 table the faulting page was just mapped in.
+        match pt.walk(VirtAddr(va), false) {
+            Some(pte) if !pte.is_valid() => {
+                *pte = Pte::new(pa, flags | PteFlags::V | PteFlags::A);
+                true
+            }
+            _ => false,
+        }
+    });
 }

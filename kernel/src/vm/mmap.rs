@@ -53,17 +53,14 @@ pub fn mmap(
         }
     } else {
         let f = fileio::fd_file(fd)?;
-        let inum = fileio::mappable_inum(&f)?;
+        let cache = fileio::cache_for(&f)?;
         if !fileio::readable(&f) {
             return Err(Errno::Access);
         }
         if req.share == Share::Shared && req.prot.contains(vmspace::Prot::WRITE) && !fileio::writable(&f) {
             return Err(Errno::Access);
         }
-        Backing::File {
-            file: MapObject { cache: PageCache::for_inode(inum), file: Some(f) },
-            offset: req.offset,
-        }
+        Backing::File { file: MapObject { cache, file: Some(f) }, offset: req.offset }
     };
     let space = proc::current_space();
     let heap_top = page_round_up(space.brk);
@@ -116,11 +113,17 @@ pub fn munmap(addr: usize, len: usize) -> Result<usize, Errno> {
 /// many VMAs the range covers (a process may hold hundreds of thousands, and the kernel heap
 /// may be nearly full just then). O(k log n) for k VMAs in the range.
 pub fn unmap(space: &mut AddressSpace, range: VirtRange) {
+    let mut rest = range;
     loop {
-        let first = space.vmas.iter_overlapping(range).next().map(|v| v.range());
-        let Some(part) = first.and_then(|r| r.intersection(&range)) else { break };
+        let first = space.vmas.iter_overlapping(rest).next().map(|v| v.range());
+        let Some(part) = first.and_then(|r| r.intersection(&rest)) else { break };
         for piece in space.vmas.remove_range(part) {
             release(space, piece);
+        }
+        // Nothing of `rest` below `part.end()` is mapped any more.
+        match VirtRange::new(part.end(), rest.end()) {
+            Some(r) => rest = r,
+            None => break,
         }
     }
 }

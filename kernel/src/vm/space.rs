@@ -148,8 +148,11 @@ impl AddressSpace {
             if result.is_err() {
                 return;
             }
-            if vmas.find(va).is_some_and(|v| v.share == Share::Shared) {
-                // Shared pages stay shared: the child maps the very same frame.
+            // Shared pages stay shared: the child maps the very same frame. So do read-only
+            // pages of private mappings (cached file pages not yet copied, pages of a
+            // read-only mapping): nobody can store to them without copying first.
+            let in_vma = vmas.find(va).map(|v| v.share);
+            if in_vma == Some(Share::Shared) || (in_vma.is_some() && !pte.flags().contains(PteFlags::W)) {
                 frame::share(pte.pa());
                 let flags = pte.flags() & !PteFlags::D;
                 if let Err(e) = child.pt.map_exact(VirtAddr(va), pte.pa(), flags) {
@@ -179,18 +182,20 @@ impl AddressSpace {
         }
     }
 
-    /// Handles a fault at `va`: a page of a mapping is supplied by `vm::fault`; a page of the
-    /// heap not yet present is allocated zeroed. Anything else is an error (the caller kills
-    /// the process or fails the system call).
+    /// Handles a fault at `va`: a page of the heap not yet present is allocated zeroed; a page
+    /// of a mapping is supplied by `vm::fault` (which also makes a private mapping's copy at a
+    /// store). Anything else is an error (the caller kills the process or fails the system
+    /// call).
     pub fn fault_in(&mut self, va: usize, access: Access) -> Result<(), Errno> {
         let page_va = page_round_down(va);
-        if self.vmas.find(va).is_some() {
-            return super::fault::fault_vma(self, page_va, access);
-        }
-        if va >= self.heap_start && va < self.brk && self.pt.lookup(VirtAddr(page_va)).is_none() {
+        // The heap and the mappings never overlap (mmap and sbrk keep them apart).
+        if va >= self.heap_start && va < self.brk {
+            if self.pt.lookup(VirtAddr(page_va)).is_some() {
+                return Err(Errno::Fault); // present, so the access itself is not allowed
+            }
             return self.alloc_range(page_va, page_va + PGSIZE, PteFlags::R | PteFlags::W);
         }
-        Err(Errno::Fault)
+        super::fault::fault_vma(self, page_va, access)
     }
 
     /// The physical address backing user address `va` for an access of kind `access`, faulting
@@ -200,19 +205,21 @@ impl AddressSpace {
             return Err(Errno::Fault);
         }
         let page_va = page_round_down(va);
-        let pte = match self.pt.lookup(VirtAddr(page_va)) {
-            Some(p) => p,
-            None => {
-                self.fault_in(va, access)?;
-                self.pt.lookup(VirtAddr(page_va)).ok_or(Errno::Fault)?
-            }
-        };
-        let f = pte.flags();
         let needed = match access {
             Access::Read => PteFlags::R,
             Access::Write => PteFlags::W,
             Access::Exec => PteFlags::X,
         };
+        let pte = match self.pt.lookup(VirtAddr(page_va)) {
+            Some(p) if p.flags().contains(PteFlags::U | needed) => p,
+            // Absent, or present without the permission (a private file page stored to
+            // gets its copy; anything else fails below).
+            _ => {
+                self.fault_in(va, access)?;
+                self.pt.lookup(VirtAddr(page_va)).ok_or(Errno::Fault)?
+            }
+        };
+        let f = pte.flags();
         if !f.contains(PteFlags::U) || !f.contains(needed) {
             return Err(Errno::Fault);
         }

@@ -1,6 +1,6 @@
 //! Typed process calls: fork, exit, wait (with the child's status), kill, exec with an
 //! argument list built here, sleeping, the clock, and the project's extensions
-//! (`poweroff`, `kstat`).
+//! (`poweroff`, `kstat`, `vmmaps`).
 
 use crate::fs::{check, with_cstr, SysError, SysResult};
 use crate::sys;
@@ -116,6 +116,34 @@ pub fn kstat(counter: usize) -> Option<u64> {
     match sys::kstat(counter) {
         u64::MAX => None,
         v => Some(v),
+    }
+}
+
+/// The mappings of process `pid` (0: this one), lowest address first, as the kernel's
+/// `vmmaps` extension reports them. Fails for no such process.
+pub fn vmmaps(pid: i32) -> SysResult<Vec<abi::VmMap>> {
+    // Ask for the count, then for the records; retry if mappings appeared in between.
+    let mut want = check(
+        // SAFETY: with max 0 the kernel writes nothing.
+        unsafe { sys::vmmaps(pid, ptr::null_mut(), 0) },
+    )?;
+    loop {
+        let max = i32::try_from(want + 8).map_err(|_| SysError(-1))?;
+        let mut buf = alloc::vec![0u8; max as usize * abi::VmMap::SIZE];
+        // SAFETY: the kernel writes at most `max` records, which `buf` holds.
+        let n = check(unsafe { sys::vmmaps(pid, buf.as_mut_ptr(), max) })?;
+        if n <= max as usize {
+            return Ok(buf
+                .chunks_exact(abi::VmMap::SIZE)
+                .take(n)
+                .map(|c| {
+                    let mut rec = [0u8; abi::VmMap::SIZE];
+                    rec.copy_from_slice(c);
+                    abi::VmMap::from_bytes(&rec)
+                })
+                .collect());
+        }
+        want = n;
     }
 }
 

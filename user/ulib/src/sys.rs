@@ -1,5 +1,5 @@
 //! Raw system calls: one function per call of ABI.md (1..23) plus the project's extensions
-//! (`poweroff`, `kstat`), each returning exactly what the kernel put in `a0` (-1 on failure).
+//! (`poweroff`, `kstat`, `vmmaps`), each returning exactly what the kernel put in `a0` (-1 on failure).
 //!
 //! Arguments are passed as the kernel sees them, pointers included, so that tests can hand the
 //! kernel any address at all. Calls through which the kernel only *reads* user memory are safe
@@ -215,11 +215,23 @@ pub fn kstat(counter: usize) -> u64 {
     harmless(nr::KSTAT, [counter, 0, 0, 0, 0, 0]) as u64
 }
 
+/// Extension `int vmmaps(int pid, struct vmmap *buf, int max)`: writes up to `max` records
+/// (`abi::VmMap`, 48 bytes each) of the mappings of process `pid` (0: this one) at `buf`;
+/// returns how many mappings the process has, or -1.
+///
+/// # Safety
+/// The kernel writes up to `max` records at `buf`: that memory must be the caller's to
+/// overwrite.
+pub unsafe fn vmmaps(pid: i32, buf: *mut u8, max: i32) -> isize {
+    // SAFETY: the caller vouches for the buffer.
+    unsafe { syscall(nr::VMMAPS, [pid as isize as usize, buf as usize, max as isize as usize, 0, 0, 0]) }
+}
+
 /// A call number the ABI does not define (0, or above the last extension), with zero
 /// arguments: for testing how the kernel answers numbers it does not know. Known numbers are
 /// refused here with -1 without entering the kernel.
 pub fn unknown(n: usize) -> isize {
-    if (nr::FORK..=nr::KSTAT).contains(&n) {
+    if (nr::FORK..=nr::VMMAPS).contains(&n) {
         return -1;
     }
     harmless(n, [0; 6])

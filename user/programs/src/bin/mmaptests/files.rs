@@ -1,7 +1,8 @@
 //! File mappings in one process: contents and the zero tail past end-of-file, private writes
 //! that never reach the file, the open-mode rules for shared writable mappings, write-back at
 //! munmap clamped to the file size, untouched pages past end-of-file, laziness (the first
-//! touch sees the file as it is then), mappings that outlive close and unlink, MAP_POPULATE.
+//! touch sees the file as it is then), mappings that outlive close and unlink, MAP_POPULATE,
+//! and `read`/`write`/`O_TRUNC` agreeing with a shared mapping of the same file.
 
 use crate::util::{self, check_pattern, check_zero, map, unmap, Ctx, TestResult, PG, RW};
 use ulib::abi::{self, MAP_POPULATE, MAP_PRIVATE, MAP_SHARED, O_RDONLY, O_RDWR, PROT_READ, PROT_WRITE};
@@ -236,5 +237,73 @@ pub fn populate() -> TestResult {
     // SAFETY: eight readable pages.
     check_zero("populated anonymous mapping", unsafe { util::bytes(b, 8 * PG) })?;
     unmap(b, 8 * PG)?;
+    util::remove(F)
+}
+
+/// `write()` and `read()` agree with a shared mapping of the same file at every moment: a
+/// write is seen through the mapping at once, a store through the mapping is seen by read()
+/// before any write-back, and the write-back at munmap clobbers neither (only the stored byte
+/// and the written bytes changed). A write that grows the file shows in the mapping's tail,
+/// and after O_TRUNC the mapping reads zeros, then what is written next; the write-back of a
+/// page dirtied before the truncation does not bring the old bytes back.
+pub fn write_coherent() -> TestResult {
+    const F: &str = "mmcoher";
+    const LEN: usize = 3 * PG;
+    const W: usize = PG + 3; // write() covers [0, W): all of page 0 and 3 bytes of page 1
+    util::clean(&[F]);
+    util::pattern_file(F, 60, LEN)?;
+    let fd = util::open(F, O_RDWR)?;
+    let a = map(0, LEN, RW, MAP_SHARED, fd, 0)?;
+    // SAFETY: three writable pages, used only here.
+    let m = unsafe { util::bytes_mut(a, LEN) };
+    check_pattern("mapping before any change", m, 60, 0)?;
+    m[PG + 5] = 0xaa; // a store through the mapping, not written back yet
+    let wfd = util::open(F, O_RDWR)?;
+    fs::write_all(wfd, &util::pattern_vec(61, W)).ctx("write() over a mapped file")?;
+    let _ = fs::close(wfd);
+    check_pattern("mapping right after write()", &m[..W], 61, 0)?;
+    check_pattern("mapping past the written range", &m[W..PG + 5], 60, W)?;
+    ensure!(m[PG + 5] == 0xaa, "the mapping's own store was lost: {:#x}", m[PG + 5]);
+    let mut expect = util::pattern_vec(60, LEN);
+    expect[..W].copy_from_slice(&util::pattern_vec(61, W));
+    expect[PG + 5] = 0xaa;
+    let data = util::read_file(F)?;
+    ensure!(data == expect, "read() before munmap does not show the file as the mapping does");
+    unmap(a, LEN)?;
+    let data = util::read_file(F)?;
+    ensure!(data.len() == LEN, "file size {} after munmap, expected {}", data.len(), LEN);
+    ensure!(data == expect, "write-back at munmap clobbered write() or lost the store");
+
+    // Growth: a 1.5-page file mapped over 2 pages sees bytes appended past its old end.
+    const SHORT: usize = PG + PG / 2;
+    util::pattern_file(F, 62, SHORT)?;
+    let b = map(0, 2 * PG, RW, MAP_SHARED, fd, 0)?;
+    // SAFETY: two writable pages, used only here.
+    let m = unsafe { util::bytes_mut(b, 2 * PG) };
+    check_zero("tail past end-of-file before the file grows", &m[SHORT..])?;
+    let wfd = util::open(F, O_RDWR)?;
+    let mut grown = util::pattern_vec(62, SHORT);
+    grown.extend_from_slice(&[0x5c; 100]);
+    fs::write_all(wfd, &grown).ctx("write() growing a mapped file")?;
+    let _ = fs::close(wfd);
+    ensure!(m[SHORT..SHORT + 100].iter().all(|&x| x == 0x5c), "appended bytes not seen through the mapping");
+    check_zero("tail past the new end-of-file", &m[SHORT + 100..])?;
+
+    // Truncation: dirty the page, truncate, write 10 bytes; the mapping shows exactly them.
+    m[7] = 0x11;
+    let tfd = fs::open(F, abi::O_RDWR | abi::O_TRUNC).ctx("open with O_TRUNC")?;
+    check_zero("mapping after O_TRUNC", &m[..2 * PG])?;
+    fs::write_all(tfd, &[0x77; 10]).ctx("write() after O_TRUNC")?;
+    let _ = fs::close(tfd);
+    ensure!(m[..10].iter().all(|&x| x == 0x77), "bytes written after O_TRUNC not seen through the mapping");
+    check_zero("mapping past the 10 bytes written after O_TRUNC", &m[10..2 * PG])?;
+    unmap(b, 2 * PG)?;
+    let _ = fs::close(fd);
+    let data = util::read_file(F)?;
+    ensure!(
+        data == [0x77; 10],
+        "file after truncate, write and munmap is {} bytes, not the 10 written",
+        data.len()
+    );
     util::remove(F)
 }

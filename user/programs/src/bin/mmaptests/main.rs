@@ -1,5 +1,5 @@
 //! mmaptests: the memory-mapping suite (`mmap`, `munmap`, page faults on mappings, sharing,
-//! write-back), run from user space.
+//! write-back, and what `kstat` and `vmmaps` report about them), run from user space.
 //!
 //! Each case runs in a forked child under a watchdog that kills it after the case's time
 //! limit; the case passes when its child exits with 0 and the kernel's free-page count (kstat
@@ -27,6 +27,7 @@ mod faults;
 mod files;
 mod layout;
 mod limits;
+mod observe;
 mod sharing;
 mod writeback;
 
@@ -67,6 +68,7 @@ static CASES: &[Case] = &[
     case("lazymap", files::lazy),
     case("closeunlink", files::close_unlink),
     case("populate", files::populate),
+    case("writecoherent", files::write_coherent),
     case("forkmap", sharing::fork_map),
     case("forkshared", sharing::fork_shared),
     case("forkleak", sharing::fork_leak),
@@ -99,6 +101,14 @@ static CASES: &[Case] = &[
     case("exitwriteback", writeback::exit_writes_back),
     case("killwriteback", writeback::kill_writes_back),
     case("execwriteback", writeback::exec_writes_back),
+    case("statanon", observe::anon_counters),
+    case("statfile", observe::file_counters),
+    case("statdirty", observe::dirty_counters),
+    case("statother", observe::other_process),
+    case("statzombie", observe::zombie),
+    case("statrace", observe::racing),
+    case("statmany", observe::many),
+    case("statbadargs", observe::bad_args),
     Case { name: "bigfile", run: big::big_file, ticks: LONG },
 ];
 
@@ -256,6 +266,8 @@ fn supervise(c: &Case) -> Outcome {
 /// - `--exit N`: exit with status N (a fresh image: nothing of the caller's mappings).
 /// - `--touch ADDR`: load a byte from hexadecimal ADDR, then exit with 0 (a process that
 ///   has nothing mapped there is killed instead, status -1).
+/// - `--maps`: make a few known mappings and run `pmap` on this process (see [`observe`]).
+/// - `--hold TICKS`: make the same mappings and sleep TICKS ticks (for Ctrl-P).
 fn helper(mode: &[u8], args: Args) -> i32 {
     match mode {
         b"--exit" => args.get_str(2).and_then(|s| s.parse().ok()).unwrap_or(255),
@@ -267,6 +279,8 @@ fn helper(mode: &[u8], args: Args) -> i32 {
             core::hint::black_box(unsafe { util::load_byte(addr) });
             0
         }
+        b"--maps" => observe::maps_helper(),
+        b"--hold" => observe::hold_helper(args.get_str(2).and_then(|s| s.parse().ok()).unwrap_or(100)),
         _ => {
             println!("mmaptests: unknown helper mode {}", Bstr(mode));
             255

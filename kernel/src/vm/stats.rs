@@ -1,0 +1,167 @@
+//! Memory-system statistics: the counters behind `kstat` that the rest of `vm` bumps (page-cache
+//! occupancy, fault kinds), and read-only views of an address space for `vmmaps` and Ctrl-P
+//! (one record per mapping, with the pages it has present).
+//!
+//! This module only counts and looks: it never changes an address space, never sleeps and never
+//! takes a lock. Callers that look at another process's space must first make sure that space
+//! cannot change shape under them (see `proc::with_space`); page-table entries are read with
+//! single volatile loads, because the owner may still fault pages in meanwhile.
+
+use super::space::{AddressSpace, MapObject};
+use crate::mm::pagetable::{Pte, PteFlags};
+use crate::mm::{PhysAddr, PGSIZE};
+use abi::VmMap;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use vmspace::{Backing, Share, VirtRange, Vma};
+
+/// Pages held by all page caches now (file pages and shared anonymous pages).
+pub static CACHE_PAGES: AtomicU64 = AtomicU64::new(0);
+/// Page-cache pages whose dirty flag is set now.
+pub static CACHE_DIRTY: AtomicU64 = AtomicU64::new(0);
+/// Pages brought into a page cache since boot (cache misses).
+pub static CACHE_FILLS: AtomicU64 = AtomicU64::new(0);
+/// Faults on private file mappings, resolved by copying the cached page.
+pub static COPY_FAULTS: AtomicU64 = AtomicU64::new(0);
+/// Faults on shared mappings, resolved by mapping the cached page itself.
+pub static SHARED_FAULTS: AtomicU64 = AtomicU64::new(0);
+
+/// A page was filled and inserted into a page cache.
+pub fn cache_page_added() {
+    CACHE_PAGES.fetch_add(1, Relaxed);
+    CACHE_FILLS.fetch_add(1, Relaxed);
+}
+
+/// A cached page's dirty flag went from `was` to `now`.
+pub fn cache_dirty_changed(was: bool, now: bool) {
+    match (was, now) {
+        (false, true) => CACHE_DIRTY.fetch_add(1, Relaxed),
+        (true, false) => CACHE_DIRTY.fetch_sub(1, Relaxed),
+        _ => 0,
+    };
+}
+
+/// Cached pages left their cache (the cache was dropped); `dirty` yields each one's dirty flag.
+pub fn cache_pages_dropped(dirty: impl Iterator<Item = bool>) {
+    let (mut pages, mut dirties) = (0, 0);
+    for d in dirty {
+        pages += 1;
+        dirties += u64::from(d);
+    }
+    CACHE_PAGES.fetch_sub(pages, Relaxed);
+    CACHE_DIRTY.fetch_sub(dirties, Relaxed);
+}
+
+/// The value of system-wide counter `id` (`abi::kstat::*`); `None` for an unknown id or one
+/// that belongs to a process (`MAPPINGS`, answered by the system-call layer).
+pub fn counter(id: usize) -> Option<u64> {
+    use crate::drivers::virtio_blk;
+    use crate::mm::frame;
+    use abi::kstat;
+    Some(match id {
+        kstat::FREE_PAGES => frame::free_count() as u64,
+        kstat::DISK_READS => virtio_blk::reads(),
+        kstat::DISK_WRITES => virtio_blk::writes(),
+        kstat::TOTAL_PAGES => frame::total_count() as u64,
+        kstat::PAGES_WRITTEN_BACK => super::mmap::PAGES_WRITTEN_BACK.load(Relaxed),
+        kstat::ANON_FAULTS => super::fault::ANON_FAULTS.load(Relaxed),
+        kstat::FILE_FAULTS => super::fault::FILE_FAULTS.load(Relaxed),
+        kstat::CACHE_PAGES => CACHE_PAGES.load(Relaxed),
+        kstat::CACHE_DIRTY => CACHE_DIRTY.load(Relaxed),
+        kstat::COPY_FAULTS => COPY_FAULTS.load(Relaxed),
+        kstat::SHARED_FAULTS => SHARED_FAULTS.load(Relaxed),
+        kstat::CACHE_FILLS => CACHE_FILLS.load(Relaxed),
+        _ => return None,
+    })
+}
+
+/// Appends to `out` the records of the mappings of `space` that start at or above `from`, in
+/// address order, at most `max` of them.
+///
+/// The caller guarantees that the set of mappings of `space` does not change meanwhile (it is
+/// the owner, or holds the owner's space lock); pages may still come and go.
+pub fn mapping_records(space: &AddressSpace, from: usize, max: usize, out: &mut Vec<VmMap>) {
+    let Some(rest) = VirtRange::new(from, abi::USER_TOP) else { return };
+    let vmas = space.vmas.iter_overlapping(rest).filter(|v| v.range().start() >= from);
+    for vma in vmas.take(max) {
+        out.push(record(space, vma));
+    }
+}
+
+/// The record describing `vma`, a mapping of `space`.
+pub fn record(space: &AddressSpace, vma: &Vma<MapObject>) -> VmMap {
+    let range = vma.range();
+    let share = match vma.share {
+        Share::Shared => abi::MAP_SHARED,
+        Share::Private => abi::MAP_PRIVATE,
+    };
+    let (inum, offset, anonymous) = match &vma.backing {
+        Backing::Anonymous => (0, 0, true),
+        Backing::File { file: obj, offset } => match obj.file.as_ref().and_then(|f| f.inode()) {
+            Some(ip) => (ip.inum(), *offset, false),
+            None => (0, 0, true), // shared anonymous memory: a cache without a file
+        },
+    };
+    VmMap {
+        start: range.start() as u64,
+        end: range.end() as u64,
+        offset,
+        resident: resident_pages(space.pt.root(), range),
+        inum,
+        prot: vma.prot.bits() as u32,
+        flags: (share | if anonymous { abi::MAP_ANONYMOUS } else { 0 }) as u32,
+    }
+}
+
+/// Text for a record's protection, `rwx` style.
+pub fn prot_text(prot: u32) -> [u8; 3] {
+    let bit = |b: usize, c: u8| if prot & b as u32 != 0 { c } else { b'-' };
+    [bit(abi::PROT_READ, b'r'), bit(abi::PROT_WRITE, b'w'), bit(abi::PROT_EXEC, b'x')]
+}
+
+/// Entry `i` of the page-table page at `table`.
+fn read_pte(table: PhysAddr, i: usize) -> Pte {
+    debug_assert!(i < 512);
+    // SAFETY: `table` is a page-table page of a live address space: interior tables are freed
+    // only when the whole space is destroyed, which the callers of this module exclude (see
+    // the module docs), and `i < 512`. The owner may store to the entry on another hart at the
+    // same time; an aligned 64-bit load sees either the old or the new entry, and the volatile
+    // load keeps the compiler from splitting or repeating it.
+    unsafe { core::ptr::read_volatile(table.as_ptr::<Pte>().add(i)) }
+}
+
+/// The next interior table below `pte`, if `pte` points at one (not a leaf, not invalid).
+fn subtable(pte: Pte) -> Option<PhysAddr> {
+    (pte.is_valid() && !pte.is_leaf()).then(|| pte.pa())
+}
+
+/// Pages of `range` present for user access in the page table rooted at `root`. Missing
+/// interior tables are skipped whole, so a huge, mostly untouched mapping costs little.
+pub fn resident_pages(root: PhysAddr, range: VirtRange) -> u64 {
+    const L1_SPAN: usize = 512 * 512 * PGSIZE;
+    const L0_SPAN: usize = 512 * PGSIZE;
+    let index = |va: usize, level: usize| (va >> (12 + 9 * level)) & 0x1ff;
+    let next = |va: usize, span: usize| (va | (span - 1)).saturating_add(1);
+    let mut n = 0;
+    let mut va = range.start();
+    while va < range.end() {
+        let Some(mid) = subtable(read_pte(root, index(va, 2))) else {
+            va = next(va, L1_SPAN);
+            continue;
+        };
+        let Some(low) = subtable(read_pte(mid, index(va, 1))) else {
+            va = next(va, L0_SPAN);
+            continue;
+        };
+        // Every page of this level-0 table that the range covers.
+        let stop = next(va, L0_SPAN).min(range.end());
+        while va < stop {
+            let pte = read_pte(low, index(va, 0));
+            if pte.is_valid() && pte.flags().contains(PteFlags::U) {
+                n += 1;
+            }
+            va += PGSIZE;
+        }
+    }
+    n
+}
