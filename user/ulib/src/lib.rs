@@ -3,8 +3,9 @@
 //! It owns the process entry point (`_start`, see [`start`]), the raw system calls
 //! ([`sys`]) and their typed forms ([`fs`], [`process`], [`memory`]), formatted printing to
 //! file descriptors ([`io`] and the `print!` family), the heap behind `alloc` ([`heap`]),
-//! and the program's arguments ([`args`]). It keeps no state across calls apart from the heap,
-//! so `fork` never duplicates pending output. It must not hide failures: every call returns
+//! the program's arguments ([`args`]), and the harness of the guest test suites
+//! ([`testing`]). It keeps no state across calls apart from the heap, so `fork` never
+//! duplicates pending output. It must not hide failures: every call returns
 //! what the kernel returned (raw) or a [`SysError`] carrying it (typed).
 //!
 //! A program looks like this:
@@ -32,6 +33,7 @@ pub mod memory;
 pub mod process;
 pub mod start;
 pub mod sys;
+pub mod testing;
 
 pub use abi;
 pub use args::Args;

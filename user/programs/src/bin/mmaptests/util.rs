@@ -1,17 +1,15 @@
 //! Helpers shared by the mmap cases: failure macros, child processes whose exit status is the
 //! verdict, raw loads and stores at exact addresses, `mmap`/`munmap` wrappers that name the
-//! call in a failure, kernel counters, and small file utilities. Nothing here decides what the
-//! kernel must do; the cases do.
+//! call in a failure, kernel counters, and small file utilities (the helpers both suites use
+//! live in `ulib::testing` and are re-exported here). Nothing here decides what the kernel
+//! must do; the cases do.
 
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
-use core::arch::asm;
-use ulib::process::{self, Fork};
-use ulib::{abi, fs, sys, SysResult};
+use ulib::{abi, fs, process, sys};
 
-/// A test case's verdict: `Err` carries the reason printed before "FAILED".
-pub type TestResult = Result<(), String>;
+pub use ulib::testing::{expect_killed, in_child, load_byte, spawn, store_byte, wait_for, Ctx, TestResult};
 
 /// The page size.
 pub const PG: usize = abi::PGSIZE;
@@ -28,53 +26,9 @@ macro_rules! ensure {
     ($cond:expr, $($arg:tt)*) => { if !$cond { fail!($($arg)*) } };
 }
 
-/// Adds the name of the failed call to a typed result.
-pub trait Ctx<T> {
-    fn ctx(self, what: &str) -> Result<T, String>;
-}
-
-impl<T> Ctx<T> for SysResult<T> {
-    fn ctx(self, what: &str) -> Result<T, String> {
-        self.map_err(|e| format!("{} failed ({})", what, e))
-    }
-}
-
-/// Forks a child running `f`, which exits with `f`'s result; returns the child's pid.
-pub fn spawn(f: impl FnOnce() -> i32) -> Result<i32, String> {
-    match process::fork() {
-        Ok(Fork::Child) => process::exit(f()),
-        Ok(Fork::Parent(pid)) => Ok(pid),
-        Err(e) => Err(format!("fork failed ({})", e)),
-    }
-}
-
-/// Waits for child `pid`; returns its exit status.
-pub fn wait_for(pid: i32) -> Result<i32, String> {
-    process::wait_pid(pid).map_err(|e| format!("wait for child {} failed ({})", pid, e))
-}
-
 /// Waits for all of `pids` (in any order); returns their statuses in the order of `pids`.
 pub fn wait_all(pids: &[i32]) -> Result<Vec<i32>, String> {
     process::wait_all(pids).map_err(|e| format!("wait failed ({})", e))
-}
-
-/// Runs `f` in a child and returns the child's exit status.
-pub fn in_child(f: impl FnOnce() -> i32) -> Result<i32, String> {
-    let pid = spawn(f)?;
-    wait_for(pid)
-}
-
-/// Runs `f` in a child that must be killed by the kernel (exit status -1); `what` names the
-/// fatal action in the failure reason.
-pub fn expect_killed(what: &str, f: impl FnOnce()) -> TestResult {
-    match in_child(|| {
-        f();
-        0
-    })? {
-        -1 => Ok(()),
-        0 => Err(format!("child survived {}", what)),
-        s => Err(format!("child exited with {} after {}, expected -1 (killed)", s, what)),
-    }
 }
 
 /// Runs `f` in a child that must exit with 0; a non-zero status is reported with `what`.
@@ -83,28 +37,6 @@ pub fn expect_child_ok(what: &str, f: impl FnOnce() -> i32) -> TestResult {
         0 => Ok(()),
         s => Err(format!("child {} failed with status {}", what, s)),
     }
-}
-
-/// Loads the byte at `addr` with a plain `lbu`.
-///
-/// # Safety
-/// The load may fault and kill the process; if it succeeds it reads memory Rust does not
-/// track, which is harmless.
-pub unsafe fn load_byte(addr: usize) -> u8 {
-    let v: u8;
-    // SAFETY: a load has no side effects on memory; a fault is handled by the kernel.
-    unsafe { asm!("lbu {v}, 0({a})", v = out(reg) v, a = in(reg) addr, options(nostack)) };
-    v
-}
-
-/// Stores `v` at `addr` with a plain `sb`.
-///
-/// # Safety
-/// The store may fault and kill the process; if it succeeds it must change no memory Rust
-/// code relies on (the callers aim it at mappings only they use).
-pub unsafe fn store_byte(addr: usize, v: u8) {
-    // SAFETY: the caller vouches for the target.
-    unsafe { asm!("sb {v}, 0({a})", v = in(reg) v, a = in(reg) addr, options(nostack)) };
 }
 
 /// The `len` bytes at `addr`, which lie in a readable mapping of this process.
@@ -159,11 +91,6 @@ pub fn unmap(addr: usize, len: usize) -> TestResult {
 /// Kernel counter `c` (`abi::kstat::*`).
 pub fn kstat(c: usize) -> Result<u64, String> {
     process::kstat(c).ok_or_else(|| format!("kstat({}) is not supported", c))
-}
-
-/// Physical pages free, if the kernel reports the counter.
-pub fn free_pages() -> Option<u64> {
-    process::free_pages()
 }
 
 /// Pages written back from shared mappings since boot.

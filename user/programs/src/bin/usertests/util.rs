@@ -1,17 +1,15 @@
 //! Helpers shared by the test cases: failure macros that name the call and what it returned,
 //! child processes whose exit status is the verdict, probes that load or store at an exact
-//! address, and small file utilities. Nothing here decides what a kernel must do.
+//! address (the ones both suites use live in `ulib::testing` and are re-exported here), and
+//! small file utilities. Nothing here decides what a kernel must do.
 
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
-use core::arch::asm;
 use core::sync::atomic::{AtomicUsize, Ordering};
-use ulib::process::{self, Fork};
-use ulib::{abi, fs, SysResult};
+use ulib::{abi, fs, process};
 
-/// A test case's verdict: `Err` carries the reason printed before "FAILED".
-pub type TestResult = Result<(), String>;
+pub use ulib::testing::{expect_killed, in_child, load_byte, spawn, store_byte, wait_for, Ctx, TestResult};
 
 /// Fails the current test with a formatted reason.
 macro_rules! fail {
@@ -51,38 +49,12 @@ macro_rules! cs {
     };
 }
 
-/// Adds the name of the failed call to a typed result.
-pub trait Ctx<T> {
-    fn ctx(self, what: &str) -> Result<T, String>;
-}
-
-impl<T> Ctx<T> for SysResult<T> {
-    fn ctx(self, what: &str) -> Result<T, String> {
-        self.map_err(|e| format!("{} failed ({})", what, e))
-    }
-}
-
 /// The address of the argv array the kernel gave this program (inside its stack page).
 pub static ARGV_ADDR: AtomicUsize = AtomicUsize::new(0);
 
 /// The first byte of the kernel-provided stack page (the guard page lies just below it).
 pub fn stack_page() -> usize {
     ARGV_ADDR.load(Ordering::Relaxed) & !(abi::PGSIZE - 1)
-}
-
-/// Forks a child running `f`, which exits with `f`'s result; returns the child's pid.
-pub fn spawn(f: impl FnOnce() -> i32) -> Result<i32, String> {
-    match process::fork() {
-        Ok(Fork::Child) => process::exit(f()),
-        Ok(Fork::Parent(pid)) => Ok(pid),
-        Err(e) => Err(format!("fork failed ({})", e)),
-    }
-}
-
-/// Waits for child `pid`; returns its exit status. Other children that exit first are reaped
-/// and lost: with several children outstanding, use [`wait_all`].
-pub fn wait_for(pid: i32) -> Result<i32, String> {
-    process::wait_pid(pid).map_err(|e| format!("wait for child {} failed ({})", pid, e))
 }
 
 /// Waits for all of `pids` (in any order); returns `(pid, status)` in the order of `pids`.
@@ -95,26 +67,6 @@ pub fn wait_all(pids: &[i32]) -> Result<Vec<(i32, i32)>, String> {
 pub fn wait_raw() -> isize {
     // SAFETY: a null status pointer asks the kernel to store nothing.
     unsafe { ulib::sys::wait(core::ptr::null_mut()) }
-}
-
-/// Runs `f` in a child and returns the child's exit status.
-pub fn in_child(f: impl FnOnce() -> i32) -> Result<i32, String> {
-    let pid = spawn(f)?;
-    wait_for(pid)
-}
-
-/// Runs `f` in a child that is expected to be killed by the kernel (exit status -1);
-/// `what` names the fatal action in the failure reason.
-pub fn expect_killed(what: &str, f: impl FnOnce()) -> TestResult {
-    let status = in_child(|| {
-        f();
-        0
-    })?;
-    match status {
-        -1 => Ok(()),
-        0 => Err(format!("child survived {}", what)),
-        s => Err(format!("child exited with {} after {}, expected -1 (killed)", s, what)),
-    }
 }
 
 /// Status a child uses to report "exec returned -1" in exec tests.
@@ -132,28 +84,6 @@ pub fn expect_exec_fails(what: &str, attempt: impl FnOnce() -> isize) -> TestRes
         78 => Err(format!("exec of {} returned something other than -1", what)),
         s => Err(format!("exec of {} did not fail: the process ended with status {}", what, s)),
     }
-}
-
-/// Loads the byte at `addr` with a plain `lbu`.
-///
-/// # Safety
-/// The load may fault and kill the process; if it succeeds it reads memory Rust does not
-/// track, which is harmless.
-pub unsafe fn load_byte(addr: usize) -> u8 {
-    let v: u8;
-    // SAFETY: a load has no side effects on memory; a fault is handled by the kernel.
-    unsafe { asm!("lbu {v}, 0({a})", v = out(reg) v, a = in(reg) addr, options(nostack)) };
-    v
-}
-
-/// Stores `v` at `addr` with a plain `sb`.
-///
-/// # Safety
-/// The store may fault and kill the process; the caller must make sure that, if it succeeds,
-/// it changes no memory Rust code relies on (or that the process ends right after).
-pub unsafe fn store_byte(addr: usize, v: u8) {
-    // SAFETY: the caller vouches for the target.
-    unsafe { asm!("sb {v}, 0({a})", v = in(reg) v, a = in(reg) addr, options(nostack)) };
 }
 
 /// Physical pages free, if the kernel reports the counter.
