@@ -332,7 +332,11 @@ fn reparent(p: &Proc) {
 /// down here; the slot stays a zombie until the parent's `wait`.
 pub fn exit(status: i32) -> ! {
     let p = current();
-    assert!(p.slot() != INIT_SLOT, "init exiting");
+    if p.slot() == INIT_SLOT {
+        // Nothing can adopt orphans any more: stop the machine rather than panic.
+        crate::println!("init exited with status {}; powering off", status);
+        crate::drivers::power::poweroff(status);
+    }
     let pr = current_private();
     // Mappings go first: dirty shared pages are written back while the files are still open.
     // From here on readers must leave the space alone: the parent frees it without the lock.
@@ -397,7 +401,11 @@ pub fn wait(status_addr: usize) -> Result<i32, Errno> {
 }
 
 /// Marks process `pid` killed; it exits the next time it crosses the user/kernel boundary.
+/// init (pid 1) cannot be killed: it adopts orphans and restarts the shell.
 pub fn kill(pid: i32) -> Result<(), Errno> {
+    if pid == 1 {
+        return Err(Errno::Perm);
+    }
     for p in PROCS.iter() {
         let mut g = p.lock.lock();
         if g.pid == pid && g.state != State::Unused {
