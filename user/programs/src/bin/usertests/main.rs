@@ -47,6 +47,7 @@ static CASES: &[Case] = &[
     case("unknownsyscall", proc::unknown_syscall),
     case("killloop", proc::killloop),
     case("killsleeper", proc::killsleeper),
+    case("killinit", proc::killinit),
     case("killstatus", proc::killstatus),
     case("reparent", proc::reparent),
     case("preempt", proc::preempt),

@@ -160,6 +160,22 @@ pub fn killloop() -> TestResult {
     Ok(())
 }
 
+/// init (pid 1) cannot be killed: kill(1) fails and init keeps running (the shell that
+/// runs this suite is its child, so a dead init would end the machine).
+pub fn killinit() -> TestResult {
+    expect_fail!(sys::kill(1));
+    // init still adopts orphans: a grandchild whose parent exits is reaped and the suite
+    // goes on; and a second kill(1) fails the same way.
+    let pid = util::spawn(|| {
+        let _ = util::spawn(|| 0);
+        0
+    })?;
+    let status = util::wait_for(pid)?;
+    ensure!(status == 0, "child exited with {}, expected 0", status);
+    expect_fail!(sys::kill(1));
+    Ok(())
+}
+
 /// Children asleep in pause, or blocked reading an empty pipe, die when killed.
 pub fn killsleeper() -> TestResult {
     let sleeper = util::spawn(|| {
