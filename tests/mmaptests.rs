@@ -1,11 +1,13 @@
 //! Runs the guest's `mmaptests` suite (user/programs/src/bin/mmaptests: every mmap test
 //! issue 3 asks for, and more) on 3, 1 and 4 harts, reporting like `usertests`: each case
 //! prints `test NAME: OK` or `test NAME: FAILED`, and a failure names its cases. One run takes
-//! about a minute, most of it spent writing the 33 MiB file of the `bigfile` case.
+//! about a minute, most of it spent writing the 33 MiB file of the `bigfile` case. `bigscan`
+//! (memory reclaim: scanning a mapping of a file larger than memory) really runs only on a
+//! small machine, so it runs once more with 48 MiB of RAM.
 
 mod common;
 
-use common::run_suite;
+use common::{has_line, run_suite, Run};
 use std::time::Duration;
 
 const SUITE_TIMEOUT: Duration = Duration::from_secs(900);
@@ -23,4 +25,17 @@ fn mmaptests_smp1() {
 #[test]
 fn mmaptests_smp4() {
     run_suite("mmaptests", 4, SUITE_TIMEOUT);
+}
+
+/// `mmaptests bigscan` on a machine with 48 MiB of RAM, where it really runs: a file larger
+/// than the free memory is mapped and scanned page by page, which only works with reclaim.
+#[test]
+fn mmaptests_bigscan_small_memory() {
+    let mut run = Run::new("mmaptests bigscan").timeout(SUITE_TIMEOUT);
+    run.mem = "48M".into();
+    let (code, out) = run.go();
+    assert!(has_line(&out, "test bigscan: OK"), "bigscan did not pass with 48M; output:\n{out}");
+    assert!(!out.contains("bigscan: skipped"), "bigscan skipped itself with 48M; output:\n{out}");
+    assert!(out.contains("bigscan: scanned"), "bigscan did not scan; output:\n{out}");
+    assert_eq!(code, 0, "mmaptests bigscan exited with {code}; output:\n{out}");
 }

@@ -74,8 +74,11 @@ pub mod kstat {
     pub const CACHE_FILLS: usize = 11;
     /// Mappings (mmap areas) of the calling process now.
     pub const MAPPINGS: usize = 12;
+    /// Clean page-cache pages evicted to free memory when an allocation for a fault failed
+    /// (memory reclaim), since boot.
+    pub const PAGES_RECLAIMED: usize = 13;
     /// Number of counters; `kstat(n)` for `n >= COUNT` fails.
-    pub const COUNT: usize = 13;
+    pub const COUNT: usize = 14;
 }
 
 /// One record of the `vmmaps` extension call: a mapping of a process, in a fixed C layout.

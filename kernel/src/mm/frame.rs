@@ -101,6 +101,14 @@ pub fn free(pa: PhysAddr) {
     }
 }
 
+/// The number of references to an allocated page (0 for a free one).
+///
+/// # Panics
+/// If `pa` is not a page of the managed range (a kernel bug).
+pub fn refcount(pa: PhysAddr) -> u32 {
+    ref_of(pa, |r| r.load(Ordering::Relaxed))
+}
+
 /// Pages currently free.
 pub fn free_count() -> usize {
     NFREE.load(Ordering::Relaxed)

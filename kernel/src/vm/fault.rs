@@ -130,7 +130,10 @@ fn cached_page(obj: &MapObject, vma: &Vma<MapObject>, index: u64, page_va: usize
         return Ok(pa);
     }
     let left_in_vma = ((vma.range().end() - page_va) / PGSIZE) as u64;
-    let window = obj.cache.readahead_window(index).min(left_in_vma);
+    let mut window = obj.cache.readahead_window(index).min(left_in_vma);
+    if frame::free_count() < super::reclaim::LOW_FREE {
+        window = 1; // memory is low: read only the page needed (readahead never reclaims)
+    }
     fileio::fill(f, &obj.cache, index, window)
 }
 

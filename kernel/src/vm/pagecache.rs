@@ -184,6 +184,31 @@ impl PageCache {
         }
     }
 
+    /// Whether the cache holds `pa` as its page at `index`.
+    pub fn holds(&self, index: u64, pa: PhysAddr) -> bool {
+        self.pages.lock().map.get(&index).is_some_and(|p| p.pa == pa)
+    }
+
+    /// Drops every clean page that only the cache references (no mapping maps it, no one is
+    /// writing it back) and returns how many were freed. Every other frame reference to a
+    /// cached page is taken under the page map's lock, from the cache or from a mapping that
+    /// already holds one, so a count of 1 seen under the lock cannot grow meanwhile. Clean
+    /// pages equal the file's bytes on the disk, so a later fault simply reads them again.
+    fn evict_unused(&self) -> usize {
+        let mut pages = self.pages.lock();
+        let before = pages.map.len();
+        pages.map.retain(|_, p| {
+            if p.dirty || frame::refcount(p.pa) != 1 {
+                return true;
+            }
+            frame::free(p.pa);
+            false
+        });
+        let n = before - pages.map.len();
+        stats::cache_pages_dropped((0..n).map(|_| false));
+        n
+    }
+
     /// Records that the page at `index` was modified through a mapping.
     pub fn mark_dirty(&self, index: u64) {
         if let Some(p) = self.pages.lock().map.get_mut(&index) {
@@ -250,6 +275,16 @@ impl Drop for PageCache {
             frame::free(pa);
         }
     }
+}
+
+/// Memory reclaim, global part: evicts the clean pages no mapping uses from every live file
+/// cache (shared anonymous caches are not in the registry: their pages have no backing
+/// store) and returns how many pages were freed. Takes only spinlocks, never sleeps.
+pub fn evict_unused_pages() -> usize {
+    let caches: Vec<Arc<PageCache>> = REGISTRY.lock().values().filter_map(Weak::upgrade).collect();
+    // The registry lock is released before the caches are visited (and before a cache whose
+    // last mapping went meanwhile is dropped here, which takes it again).
+    caches.iter().map(|c| c.evict_unused()).sum()
 }
 
 /// The live cache of file `inum`, if some mapping holds one.

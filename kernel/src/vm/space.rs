@@ -30,6 +30,9 @@ pub const HEAP_LIMIT: usize = 0x20_0000_0000;
 /// The mmap area: where the kernel places mappings (and honours hints).
 pub const MMAP_BASE: usize = HEAP_LIMIT;
 
+/// Reclaims (each freeing something) one fault may try before it fails for lack of memory.
+const RECLAIM_TRIES: usize = 8;
+
 /// What kind of access caused a fault or is requested by a copy.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Access {
@@ -46,6 +49,8 @@ pub struct AddressSpace {
     pub brk: usize,
     /// The mappings, keyed by start address.
     pub vmas: VmaSet<MapObject>,
+    /// Where memory reclaim's clock hand stands in this space (`vm::reclaim`).
+    pub reclaim_cursor: usize,
 }
 
 impl AddressSpace {
@@ -61,7 +66,7 @@ impl AddressSpace {
             pt.free_tables();
             return Err(e);
         }
-        Ok(AddressSpace { pt, heap_start: 0, brk: 0, vmas: VmaSet::new() })
+        Ok(AddressSpace { pt, heap_start: 0, brk: 0, vmas: VmaSet::new(), reclaim_cursor: 0 })
     }
 
     /// Maps fresh zeroed pages over [start, end) with `flags` (U is added). On failure every
@@ -185,8 +190,19 @@ impl AddressSpace {
     /// Handles a fault at `va`: a page of the heap not yet present is allocated zeroed; a page
     /// of a mapping is supplied by `vm::fault` (which also makes a private mapping's copy at a
     /// store). Anything else is an error (the caller kills the process or fails the system
-    /// call).
+    /// call). When memory runs out, reclaim (`vm::reclaim`) frees clean file pages and the
+    /// fault is tried again, as long as reclaim frees something.
     pub fn fault_in(&mut self, va: usize, access: Access) -> Result<(), Errno> {
+        let mut tries = 0;
+        loop {
+            match self.fault_in_once(va, access) {
+                Err(Errno::NoMem) if tries < RECLAIM_TRIES && super::reclaim::reclaim(self, va) => tries += 1,
+                r => return r,
+            }
+        }
+    }
+
+    fn fault_in_once(&mut self, va: usize, access: Access) -> Result<(), Errno> {
         let page_va = page_round_down(va);
         // The heap and the mappings never overlap (mmap and sbrk keep them apart).
         if va >= self.heap_start && va < self.brk {

@@ -71,6 +71,7 @@ pub fn counter(id: usize) -> Option<u64> {
         kstat::COPY_FAULTS => COPY_FAULTS.load(Relaxed),
         kstat::SHARED_FAULTS => SHARED_FAULTS.load(Relaxed),
         kstat::CACHE_FILLS => CACHE_FILLS.load(Relaxed),
+        kstat::PAGES_RECLAIMED => super::reclaim::PAGES_RECLAIMED.load(Relaxed),
         _ => return None,
     })
 }

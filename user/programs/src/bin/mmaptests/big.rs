@@ -132,3 +132,87 @@ pub fn big_file() -> TestResult {
     println!("bigfile: unlinked it in {}.{} s", t / 10, t % 10);
     Ok(())
 }
+
+/// Free memory above which `bigscan` is skipped: a file larger than that would not fit in
+/// the 64 MiB file limit with its margin (the host test runs it with `--mem 48M`).
+const SCAN_SKIP_ABOVE: usize = 48 * MIB;
+/// How much larger than the free memory the scanned file is.
+const SCAN_MARGIN: usize = 8 * MIB;
+
+/// Word `k` (8 bytes) of page `p` of the scanned file: the page number, then a pattern.
+fn scan_word(p: usize, k: usize) -> u64 {
+    ((p as u64) << 16) | (k as u64) | (0xa5 << 56)
+}
+
+/// Writes the scanned file of `size` bytes (a whole number of pages) in 1 MiB writes.
+fn create_scan(name: &str, size: usize) -> TestResult {
+    let fd = fs::open(name, O_CREATE | O_RDWR | O_TRUNC).ctx("create the scanned file")?;
+    let mut buf = vec![0u8; MIB];
+    let mut done = 0;
+    while done < size {
+        let n = (size - done).min(MIB);
+        for (k, w) in buf[..n].chunks_exact_mut(8).enumerate() {
+            let (p, at) = ((done + k * 8) / PG, k % (PG / 8));
+            w.copy_from_slice(&scan_word(p, at).to_le_bytes());
+        }
+        if fs::write_all(fd, &buf[..n]).is_err() {
+            let _ = fs::close(fd);
+            fail!("write of the scanned file failed at offset {:#x}", done);
+        }
+        done += n;
+    }
+    let _ = fs::close(fd);
+    Ok(())
+}
+
+/// A read-only mapping of a file larger than the free memory, shared and then private, each
+/// scanned two words per page from start to end: memory reclaim evicts pages read earlier, so the scanning process
+/// is not killed, every word read is right, and kstat PAGES_RECLAIMED rises. Only meaningful
+/// on a small machine: skipped when more than 48 MiB are free.
+pub fn big_scan() -> TestResult {
+    const F: &str = "mmscan";
+    util::clean(&[F]);
+    let free = util::free()? as usize * PG;
+    if free > SCAN_SKIP_ABOVE {
+        println!("bigscan: skipped: {} MiB free, the file would exceed 64 MiB", free / MIB);
+        return Ok(());
+    }
+    let size = (free + SCAN_MARGIN).next_multiple_of(PG);
+    let t0 = util::ticks();
+    create_scan(F, size)?;
+    let took = util::ticks() - t0;
+    println!("bigscan: {} MiB free, wrote {} MiB in {}.{} s", free / MIB, size / MIB, took / 10, took % 10);
+    let reclaimed0 = util::kstat(abi::kstat::PAGES_RECLAIMED)?;
+    // A shared mapping, then a private one (whose pages are the cached ones until a store).
+    let status = util::in_child(|| {
+        let Ok(fd) = util::open(F, O_RDWR) else { return 2 };
+        for flags in [MAP_SHARED, MAP_PRIVATE] {
+            let Ok(a) = map(0, size, PROT_READ, flags, fd, 0) else { return 3 };
+            for p in 0..size / PG {
+                // Word 0 and one word in the middle of each page.
+                for k in [0, p % (PG / 8)] {
+                    // SAFETY: a load from the child's own read-only mapping of the file.
+                    let got = unsafe { core::ptr::read_volatile((a + p * PG + k * 8) as *const u64) };
+                    let want = scan_word(p, k);
+                    if got != want {
+                        println!("bigscan: word {} of page {} is {:#x}, expected {:#x}", k, p, got, want);
+                        return 4;
+                    }
+                }
+            }
+            if unmap(a, size).is_err() {
+                return 5;
+            }
+        }
+        let _ = fs::close(fd);
+        0
+    })?;
+    let t = util::ticks() - t0 - took;
+    ensure!(status == 0, "the scanning process ended with status {} (-1: killed)", status);
+    let reclaimed = util::kstat(abi::kstat::PAGES_RECLAIMED)? - reclaimed0;
+    let (pages, secs) = (size / PG, t / 10);
+    println!("bigscan: scanned {} pages twice in {}.{} s, {} reclaimed", pages, secs, t % 10, reclaimed);
+    ensure!(reclaimed > 0, "scanning a file larger than free memory reclaimed no page");
+    util::remove(F)?;
+    Ok(())
+}

@@ -89,6 +89,7 @@ static CASES: &[Case] = &[
     case("statmany", observe::many),
     case("statbadargs", observe::bad_args),
     long("bigfile", big::big_file),
+    long("bigscan", big::big_scan),
 ];
 
 fn main(args: Args) -> i32 {

@@ -1,0 +1,121 @@
+//! Memory reclaim for file-backed pages, so that a file larger than the free memory can be
+//! mapped and scanned. When an allocation for a fault fails (`AddressSpace::fault_in`), the
+//! kernel first evicts the clean page-cache pages that no mapping uses from every live file
+//! cache (`pagecache::evict_unused_pages`); if that frees little, the faulting process gives
+//! up a batch of its own clean file-backed pages (unmapping them drops its frame reference)
+//! and the caches are swept again. The fault is then retried; it fails (and the process is
+//! killed, as before) only when reclaim freed nothing.
+//!
+//! What a process gives up: pages of shared file mappings whose PTE dirty bit is clear, and
+//! pages of private file mappings that still map the cached page read-only. Never private
+//! copies, anonymous memory (private or shared: it has no backing store) or the faulting
+//! page; dirty shared pages are skipped (not written back here), so they stay until munmap or
+//! exit as before. A clock hand (`AddressSpace::reclaim_cursor`) moves through the mappings
+//! so successive reclaims take different pages, and a first pass spares the pages near the
+//! fault (a sequential scan gives up what it read longest ago).
+//!
+//! Locking: nothing here sleeps; the registry and page-map spinlocks are taken in their usual
+//! order, one at a time. TLB: only the current process's PTEs are cleared, while its hart
+//! runs the kernel page table (the trampoline flushes the TLB when it switches tables in both
+//! directions, and the process runs on no other hart meanwhile); an explicit `sfence.vma`
+//! after the sweep makes this independent of that.
+
+use super::pagecache;
+use super::space::{AddressSpace, MapObject};
+use crate::mm::addr::page_round_down;
+use crate::mm::pagetable::{Pte, PteFlags};
+use crate::mm::{frame, VirtAddr, PGSIZE};
+use core::sync::atomic::{AtomicU64, Ordering};
+use vmspace::{Backing, Share, VirtRange, Vma};
+
+/// Page-cache pages evicted by reclaim since boot (`kstat` PAGES_RECLAIMED).
+pub static PAGES_RECLAIMED: AtomicU64 = AtomicU64::new(0);
+
+/// Most pages a faulting process unmaps of its own per reclaim.
+const UNMAP_BATCH: usize = 256;
+/// A global eviction that frees fewer pages than this also takes pages from the process.
+const ENOUGH: usize = 32;
+/// The first pass spares pages closer than this (in bytes) to the faulting page.
+const NEAR: usize = 64 * PGSIZE;
+/// Free pages below which a fault reads no ahead (readahead never reclaims).
+pub const LOW_FREE: usize = 64;
+
+/// Frees memory after an allocation for a fault at `fault_va` of `space` (the current
+/// process's) failed. Returns whether any page was freed (the caller then retries).
+pub fn reclaim(space: &mut AddressSpace, fault_va: usize) -> bool {
+    let mut n = pagecache::evict_unused_pages();
+    if n < ENOUGH && unmap_clean(space, page_round_down(fault_va)) > 0 {
+        n += pagecache::evict_unused_pages();
+    }
+    PAGES_RECLAIMED.fetch_add(n as u64, Ordering::Relaxed);
+    n > 0
+}
+
+/// Unmaps up to `UNMAP_BATCH` clean file-backed pages of `space` other than `fault_page`,
+/// preferring pages at least `NEAR` away from it; returns how many were unmapped.
+fn unmap_clean(space: &mut AddressSpace, fault_page: usize) -> usize {
+    let mut n = sweep(space, fault_page, NEAR);
+    if n == 0 {
+        n = sweep(space, fault_page, PGSIZE);
+    }
+    if n > 0 {
+        // SAFETY: flushing the TLB has no effect on memory.
+        unsafe { core::arch::asm!("sfence.vma zero, zero") };
+    }
+    n
+}
+
+/// One pass of the clock hand over the mappings from `space.reclaim_cursor` round to it
+/// again, unmapping eligible pages at least `near` bytes from `fault_page`.
+fn sweep(space: &mut AddressSpace, fault_page: usize, near: usize) -> usize {
+    let AddressSpace { pt, vmas, reclaim_cursor, .. } = space;
+    let start = *reclaim_cursor;
+    let mut n = 0;
+    for (lo, hi) in [(start, abi::USER_TOP), (0, start)] {
+        let Some(part) = VirtRange::new(lo, hi) else { continue };
+        for vma in vmas.iter_overlapping(part) {
+            let Backing::File { file: obj, offset } = &vma.backing else { continue };
+            if obj.file.is_none() {
+                continue; // shared anonymous memory: no backing store
+            }
+            let Some(r) = vma.range().intersection(&part) else { continue };
+            let file_pages = obj.cache.size().div_ceil(PGSIZE as u64);
+            let mut va = r.start();
+            while va < r.end() {
+                let index = (offset + (va - vma.range().start()) as u64) / PGSIZE as u64;
+                if index >= file_pages {
+                    break; // nothing past end-of-file is mapped
+                }
+                if n == UNMAP_BATCH {
+                    *reclaim_cursor = va;
+                    return n;
+                }
+                let Some(pte) = pt.walk(VirtAddr(va), false) else {
+                    va = ((va | (512 * PGSIZE - 1)) + 1).min(r.end()); // no table: skip 2 MiB
+                    continue;
+                };
+                let old = *pte;
+                if va.abs_diff(fault_page) >= near && eligible(obj, vma, index, old) {
+                    *pte = Pte(0);
+                    frame::free(old.pa());
+                    n += 1;
+                }
+                va += PGSIZE;
+            }
+        }
+    }
+    n
+}
+
+/// Whether `pte`, mapping page `index` of `vma`'s file, may be unmapped by reclaim: present,
+/// clean, and either in a shared mapping or the cached page itself in a private one.
+fn eligible(obj: &MapObject, vma: &Vma<MapObject>, index: u64, pte: Pte) -> bool {
+    let f = pte.flags();
+    if !pte.is_valid() || !f.contains(PteFlags::U) || f.contains(PteFlags::D) {
+        return false;
+    }
+    match vma.share {
+        Share::Shared => true,
+        Share::Private => !f.contains(PteFlags::W) && obj.cache.holds(index, pte.pa()),
+    }
+}
