@@ -140,6 +140,7 @@ fn vmstat_prints_counters_that_add_up() {
         "shared map faults",
         "page-cache fills",
         "pages written back",
+        "pages reclaimed",
         "disk blocks read",
         "disk blocks written",
     ];
@@ -158,6 +159,8 @@ fn vmstat_prints_counters_that_add_up() {
     assert_eq!(delta("anonymous zero-fill faults"), 3, "anonymous faults:\n{out}");
     assert!(delta("shared map faults") >= 1, "shared faults:\n{out}");
     assert!(delta("page-cache fills") >= 1, "page-cache fills:\n{out}");
+    // 128 MiB is far more than this run needs: nothing may be reclaimed.
+    assert_eq!(delta("pages reclaimed"), 0, "pages reclaimed without memory pressure:\n{out}");
     assert_eq!(
         delta("page-cache faults"),
         delta("shared map faults") + delta("private copy faults"),

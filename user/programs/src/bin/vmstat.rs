@@ -37,6 +37,7 @@ const LONG: &[(usize, &str)] = &[
     (kstat::SHARED_FAULTS, "shared map faults"),
     (kstat::CACHE_FILLS, "page-cache fills"),
     (kstat::PAGES_WRITTEN_BACK, "pages written back"),
+    (kstat::PAGES_RECLAIMED, "pages reclaimed"),
     (kstat::DISK_READS, "disk blocks read"),
     (kstat::DISK_WRITES, "disk blocks written"),
 ];
