@@ -133,6 +133,20 @@ pub fn write_block(blockno: u32, buf: &[u8; BSIZE]) {
     WRITES.fetch_add(1, Ordering::Relaxed);
 }
 
+/// Writes `count` consecutive blocks from `first` with one request, taking their bytes from
+/// the frame `pa` at byte `off` (the blocks lie inside that page: at most 4).
+///
+/// # Panics
+/// On a device error, or if the blocks leave the page (a kernel bug).
+pub fn write_run(first: u32, pa: crate::mm::PhysAddr, off: usize, count: usize) {
+    let len = count * BSIZE;
+    let mut d = DISK.lock();
+    let d = d.as_mut().expect("disk not initialized");
+    crate::mm::page::read(pa, off, &mut d.bounce[..len]);
+    d.dev.write_blocks(first as usize * (BSIZE / 512), &d.bounce[..len]).expect("virtio write failed");
+    WRITES.fetch_add(count as u64, Ordering::Relaxed);
+}
+
 /// Blocks read since boot.
 pub fn reads() -> u64 {
     READS.load(Ordering::Relaxed)

@@ -40,9 +40,20 @@ pub fn is_data_block(b: u32) -> bool {
     b >= s.data_start() && b < s.size
 }
 
-/// Allocates a zeroed data block. Must run inside a transaction; logs one bitmap block and
-/// the new block.
+/// Allocates a zeroed block (an indirect block, a directory block). Must run inside a
+/// transaction; logs one bitmap block and the new block.
 pub fn alloc() -> Result<u32, Errno> {
+    let b = alloc_data()?;
+    let mut buf = bio::read_for_overwrite(b);
+    buf.data_mut().fill(0);
+    log::log_write(&buf);
+    Ok(b)
+}
+
+/// Allocates a data block of a regular file without zeroing it: the caller writes all of it
+/// in place from a cache page before the transaction commits (ordered data, `filedata`).
+/// Must run inside a transaction; logs one bitmap block.
+pub fn alloc_data() -> Result<u32, Errno> {
     let s = sb();
     let (first, end) = (s.data_start(), s.size);
     if first >= end {
@@ -54,9 +65,6 @@ pub fn alloc() -> Result<u32, Errno> {
         None => find_and_set(first, hint).ok_or(Errno::NoSpc)?,
     };
     *NEXT_HINT.lock() = b + 1;
-    let mut buf = bio::read_for_overwrite(b);
-    buf.data_mut().fill(0);
-    log::log_write(&buf);
     Ok(b)
 }
 

@@ -150,46 +150,6 @@ pub fn read(blockno: u32) -> Buf {
     Buf { slot, blockno, data: Some(data) }
 }
 
-/// For each `k` whose block `blocknos[k]` (0 = none) the cache holds, calls `copy(k, bytes)`
-/// with the cached contents and sets bit `k` of the result; other blocks are not read. At
-/// most 128 blocks. For readers that fetch blocks from the disk directly (`vm::fileio`): a
-/// cached block may be newer than the disk (written in a transaction not yet installed),
-/// while a block not cached is current on the disk, so such a reader must take cached blocks
-/// from here and may read only the others from the disk.
-///
-/// # Panics
-/// If `blocknos` has more than 128 entries.
-pub fn read_cached(blocknos: &[u32], mut copy: impl FnMut(usize, &[u8; BSIZE])) -> u128 {
-    assert!(blocknos.len() <= 128, "bio::read_cached: too many blocks");
-    let wanted = blocknos.iter().copied().filter(|&b| b != 0);
-    let (Some(lo), Some(hi)) = (wanted.clone().min(), wanted.max()) else { return 0 };
-    let mut hits: alloc::vec::Vec<(usize, usize)> = alloc::vec::Vec::new();
-    {
-        let mut c = CACHE.lock();
-        for slot in 0..NBUF {
-            let s = c.slots[slot];
-            if !s.cached || s.blockno < lo || s.blockno > hi {
-                continue;
-            }
-            if let Some(k) = blocknos.iter().position(|&b| b == s.blockno) {
-                c.slots[slot].refcnt += 1; // keeps the slot's block while we copy
-                hits.push((slot, k));
-            }
-        }
-    }
-    let mut served = 0u128;
-    for (slot, k) in hits {
-        let data = DATA[slot].lock();
-        if data.holds == Some(blocknos[k]) {
-            copy(k, &data.bytes);
-            served |= 1 << k;
-        }
-        drop(data);
-        release(slot);
-    }
-    served
-}
-
 /// Returns a locked buffer for block `blockno` without reading the disk: the caller must
 /// overwrite all of it before releasing it (a block just allocated, or a whole-block write).
 pub fn read_for_overwrite(blockno: u32) -> Buf {

@@ -2,12 +2,13 @@
 //! table; `dup` and `fork` clone the `Arc`, and dropping the last one closes the file
 //! (releasing the inode in a transaction of its own, or closing a pipe end).
 //!
-//! Data moves between user memory and the file through a kernel buffer, and user memory is
-//! only touched with no inode lock and no transaction held, so a page fault taken while
-//! copying may itself use the file system. Reads and writes of a regular file tell the page
-//! cache (`vm::pagecache`), under the inode lock, so that mappings and `read`/`write` agree.
-//! This module must not resolve paths or allocate file descriptors (the system-call layer
-//! does).
+//! User memory is only touched with no inode lock and no transaction held, so a page fault
+//! taken while copying may itself use the file system (even the same file, through a
+//! mapping). `read` of a regular file copies straight from the file's cache pages (a frame
+//! reference keeps each page while it is copied with no lock held); `write` copies the user's
+//! bytes into a kernel buffer first, then into the cache pages under the inode lock
+//! (`fs::filedata`). Directories go through a kernel buffer both ways. This module must not
+//! resolve paths or allocate file descriptors (the system-call layer does).
 //!
 //! **Dropping the last `Arc<File>` of an inode runs a transaction: never do it between
 //! `log::begin_op` and `log::end_op`.**
@@ -16,12 +17,12 @@ use super::inode::Inode;
 use super::{log, pipe};
 use crate::drivers::console;
 use crate::mm::uaccess;
+use crate::mm::PGSIZE;
 use crate::sync::SleepLock;
-use crate::vm::pagecache;
 use abi::{Errno, Stat, CONSOLE_MAJOR};
-use alloc::vec;
+use alloc::vec::Vec;
 use core::ops::Deref;
-use fsformat::{BSIZE, MAXOPBLOCKS, T_DEVICE};
+use fsformat::{BSIZE, T_DEVICE, T_FILE};
 
 /// An open file.
 pub struct File {
@@ -155,47 +156,77 @@ fn partial(done: usize, e: Errno) -> Result<usize, Errno> {
 
 fn read_inode(ip: &Inode, off: &SleepLock<u32>, dst: usize, n: usize) -> Result<usize, Errno> {
     let mut off = off.lock();
-    let mut kbuf = [0u8; BSIZE];
     let mut done = 0;
     while done < n {
-        let want = (n - done).min(BSIZE);
-        let got = {
-            let mut g = ip.lock();
-            let got = g.read(*off, &mut kbuf[..want]);
-            if let Ok(n) = got {
-                // Pages a mapping holds may have stores not yet written back.
-                pagecache::file_read(g.inum(), *off as u64, &mut kbuf[..n]);
+        let va = dst.checked_add(done).ok_or(Errno::Fault);
+        let got = va.and_then(|va| {
+            let g = ip.lock();
+            if g.file_type() == T_FILE {
+                read_file_page(g, *off, va, n - done)
+            } else {
+                read_meta(g, *off, va, n - done)
             }
-            got
-        };
+        });
         let got = match got {
             Ok(0) => break,
             Ok(got) => got,
             Err(e) => return partial(done, e),
         };
-        let copied =
-            dst.checked_add(done).ok_or(Errno::Fault).and_then(|va| uaccess::copy_out(va, &kbuf[..got]));
-        if let Err(e) = copied {
-            return partial(done, e);
-        }
         *off += got as u32;
         done += got;
-        if got < want {
-            break;
-        }
     }
     Ok(done)
 }
 
-/// Bytes of user data copied into the kernel at a time for a write: what one transaction
-/// can take at most.
-const WRITE_CHUNK: usize = MAXOPBLOCKS * BSIZE;
+/// Copies to user address `dst` the bytes of a regular file from `off` to the end of their
+/// page, at most `n`: the page comes from the cache (read from the disk with readahead on a
+/// miss), the inode lock `g` is released, and the bytes are copied from the page itself.
+/// Returns the count (0 at end of file).
+fn read_file_page(g: crate::fs::InodeGuard<'_>, off: u32, dst: usize, n: usize) -> Result<usize, Errno> {
+    let size = g.size();
+    if off >= size {
+        return Ok(0);
+    }
+    let (index, at) = ((off as usize / PGSIZE) as u64, off as usize % PGSIZE);
+    let m = (PGSIZE - at).min(n).min((size - off) as usize);
+    let cache = g.cache();
+    let pa = match cache.lookup_fault(index) {
+        Some(pa) => pa,
+        None => {
+            // Read what this call asks for at once, or more while reads are sequential.
+            let wanted = (at + n).div_ceil(PGSIZE) as u64;
+            g.page(index, cache.readahead_window(index).max(wanted))?
+        }
+    };
+    drop(g);
+    let r = uaccess::copy_out_frame(dst, pa, at, m);
+    crate::mm::frame::free(pa);
+    r.map(|()| m)
+}
+
+/// `read` of a directory: one block's worth through a kernel buffer, copied out once the
+/// inode lock `g` is released.
+fn read_meta(mut g: crate::fs::InodeGuard<'_>, off: u32, dst: usize, n: usize) -> Result<usize, Errno> {
+    let mut kbuf = [0u8; BSIZE];
+    let got = g.read(off, &mut kbuf[..n.min(BSIZE)])?;
+    drop(g);
+    uaccess::copy_out(dst, &kbuf[..got])?;
+    Ok(got)
+}
+
+/// Bytes of user data copied into the kernel at a time for a write (one transaction takes
+/// as much of it as its share of the log allows).
+const WRITE_CHUNK: usize = 4 * PGSIZE;
 
 /// Writes through a kernel buffer, in as many transactions as the log's per-operation share
 /// requires (`InodeGuard::write` stops when the share runs out).
 fn write_inode(ip: &Inode, off: &SleepLock<u32>, src: usize, n: usize) -> Result<usize, Errno> {
     let mut off = off.lock();
-    let mut kbuf = vec![0u8; n.min(WRITE_CHUNK)];
+    let mut kbuf = Vec::new();
+    if kbuf.try_reserve_exact(n.min(WRITE_CHUNK)).is_err() {
+        return Err(Errno::NoMem);
+    }
+    kbuf.resize(n.min(WRITE_CHUNK), 0);
     // kbuf[next..end] holds user bytes copied in but not yet written.
     let (mut next, mut end) = (0, 0);
     let mut done = 0;
@@ -210,15 +241,7 @@ fn write_inode(ip: &Inode, off: &SleepLock<u32>, src: usize, n: usize) -> Result
             (next, end) = (0, m);
         }
         log::begin_op();
-        let wrote = {
-            let mut g = ip.lock();
-            let wrote = g.write(*off, &kbuf[next..end]);
-            if let Ok(w) = wrote {
-                // Mappings of the file see the new bytes at once.
-                pagecache::file_written(g.inum(), *off as u64, &kbuf[next..next + w], g.size() as u64);
-            }
-            wrote
-        };
+        let wrote = ip.lock().write(*off, &kbuf[next..end]);
         log::end_op();
         match wrote {
             Ok(0) => break,

@@ -15,6 +15,7 @@
 use super::balloc::{self, Detached};
 use super::{bio, log, sb, ROOTDEV};
 use crate::sync::{SleepLock, SleepLockGuard, SpinLock};
+use crate::vm::pagecache::PageCache;
 use abi::{Errno, Stat};
 use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
@@ -34,6 +35,9 @@ struct InodeData {
 struct InodeCore {
     inum: u32,
     data: SleepLock<InodeData>,
+    /// The file's pages in memory (regular files only; empty for others). Lives and dies
+    /// with the in-memory inode: see `vm::pagecache`.
+    cache: PageCache,
 }
 
 struct Entry {
@@ -56,6 +60,7 @@ pub fn get(inum: u32) -> Inode {
         core: Arc::new(InodeCore {
             inum,
             data: SleepLock::new("inode", InodeData { valid: false, di: DiskInode::default() }),
+            cache: PageCache::new(0),
         }),
         refs: 0,
     });
@@ -110,6 +115,22 @@ pub fn reclaim_orphans() -> usize {
         }
     }
     freed
+}
+
+/// Memory reclaim: drops the clean cached pages no one else references from the page cache
+/// of every in-memory inode and returns how many were freed. Takes only spinlocks.
+pub fn evict_unused_pages() -> usize {
+    let cores: Vec<Arc<InodeCore>> = {
+        let table = ITABLE.lock();
+        let mut v = Vec::new();
+        if v.try_reserve_exact(table.len()).is_err() {
+            return 0; // the heap is exhausted too: nothing sensible to do here
+        }
+        v.extend(table.values().filter(|e| e.core.cache.len() > 0).map(|e| e.core.clone()));
+        v
+    };
+    // An inode whose last reference went meanwhile is dropped here, with its cache.
+    cores.iter().map(|c| c.cache.evict_unused()).sum()
 }
 
 impl Clone for Inode {
@@ -188,6 +209,12 @@ impl Inode {
         self.core.inum
     }
 
+    /// The file's page cache (empty unless this is a regular file). Looking pages up needs
+    /// no inode lock; filling them does (`InodeGuard::page`).
+    pub fn cache(&self) -> &PageCache {
+        &self.core.cache
+    }
+
     /// Locks the inode (sleeping while another process holds it), reading it from disk on
     /// first use.
     pub fn lock(&self) -> InodeGuard<'_> {
@@ -197,6 +224,7 @@ impl Inode {
             let o = SuperBlock::inode_offset(self.core.inum);
             d.di = DiskInode::decode(&buf.data()[o..o + DINODE_SIZE]);
             d.valid = true;
+            self.core.cache.set_size(d.di.size as u64);
         }
         InodeGuard { ip: self, d }
     }
@@ -238,6 +266,17 @@ impl InodeGuard<'_> {
         self.d.di.size
     }
 
+    /// Sets the size in memory and in the page cache's mirror; call `update` to write it.
+    pub(super) fn set_size(&mut self, size: u32) {
+        self.d.di.size = size;
+        self.ip.core.cache.set_size(size as u64);
+    }
+
+    /// The file's page cache.
+    pub fn cache(&self) -> &PageCache {
+        &self.ip.core.cache
+    }
+
     pub fn major(&self) -> i16 {
         self.d.di.major
     }
@@ -262,13 +301,22 @@ impl InodeGuard<'_> {
     pub fn truncate(&mut self) {
         let inum = self.inum();
         detach_blocks(inum, &mut self.d.di);
-        // Mappings of the file must see the new size (their cached pages read as zeros).
-        crate::vm::pagecache::file_truncated(inum);
+        // Cached pages go; those still mapped read as zeros from now on.
+        self.ip.core.cache.truncate(0);
     }
 
     /// Reads up to `dst.len()` bytes at `off` into a kernel buffer; returns the count (0 at or
-    /// past the end). Holes read as zeros.
+    /// past the end). Holes read as zeros. Regular files are read through their page cache,
+    /// directories through the buffer cache.
     pub fn read(&mut self, off: u32, dst: &mut [u8]) -> Result<usize, Errno> {
+        if self.file_type() == abi::T_FILE {
+            return self.read_file(off, dst);
+        }
+        self.read_meta(off, dst)
+    }
+
+    /// `read` of a directory (or other metadata) through the buffer cache.
+    fn read_meta(&mut self, off: u32, dst: &mut [u8]) -> Result<usize, Errno> {
         let size = self.d.di.size;
         if off >= size {
             return Ok(0);
@@ -295,8 +343,18 @@ impl InodeGuard<'_> {
     /// blocks as needed. Must run inside a transaction. Returns the count written, which is
     /// short when the operation's share of the log runs out (the caller continues in a new
     /// transaction; the first block is always written), the disk is full or the file reaches
-    /// `MAXFILE` blocks; an error when nothing could be written.
+    /// `MAXFILE` blocks; an error when nothing could be written. Regular files are written
+    /// through their page cache (`filedata`: data in place, metadata logged), directories
+    /// through the buffer cache and the log.
     pub fn write(&mut self, off: u32, src: &[u8]) -> Result<usize, Errno> {
+        if self.file_type() == abi::T_FILE {
+            return self.write_file(off, src);
+        }
+        self.write_meta(off, src)
+    }
+
+    /// `write` of a directory (or other metadata) through the buffer cache and the log.
+    fn write_meta(&mut self, off: u32, src: &[u8]) -> Result<usize, Errno> {
         if off > self.d.di.size {
             return Err(Errno::Inval);
         }
@@ -339,13 +397,13 @@ impl InodeGuard<'_> {
         }
     }
 
-    /// Reads file blocks `first .. first + n` (at most 128) without going through the buffer
-    /// cache, for the page cache: `put(k, bytes)` receives block `first + k` (holes and
-    /// blocks past the largest file are skipped: the caller's buffer stays as it was, zeros).
-    /// Blocks the buffer cache holds come from there (they may be newer than the disk); the
-    /// others are read from the disk, one request per run of consecutive disk blocks. The
-    /// inode lock held by the guard keeps writers of the file out meanwhile. `put` runs with
-    /// a spinlock held: it must only copy.
+    /// Reads file blocks `first .. first + n` (at most 128) straight from the disk, for the
+    /// page cache: `put(k, bytes)` receives block `first + k` (holes and blocks past the
+    /// largest file are skipped: the caller's buffer stays as it was, zeros). One request per
+    /// run of consecutive disk blocks. File data never passes through the buffer cache, so
+    /// the disk holds the newest bytes of every block not in the page cache. The inode lock
+    /// held by the guard keeps writers of the file out meanwhile. `put` runs with a spinlock
+    /// held: it must only copy.
     ///
     /// # Panics
     /// If `n` is more than 128 (a kernel bug: the page cache reads at most 32 pages at once).
@@ -359,8 +417,7 @@ impl InodeGuard<'_> {
         let mut disk = [0u32; 128];
         let disk = &mut disk[..n];
         self.lookup_blocks(first, disk)?;
-        let cached = bio::read_cached(disk, &mut put);
-        let from_disk = |k: usize| disk[k] != 0 && cached & (1 << k) == 0;
+        let from_disk = |k: usize| disk[k] != 0;
         let mut k = 0;
         while k < n {
             if !from_disk(k) {
@@ -380,7 +437,7 @@ impl InodeGuard<'_> {
     /// The disk blocks holding file blocks `first`, `first + 1`, ...: `out[k]` for block
     /// `first + k`, 0 for a hole or a block past the largest file. Each indirect block is read
     /// once per call however many entries come from it.
-    fn lookup_blocks(&self, first: usize, out: &mut [u32]) -> Result<(), Errno> {
+    pub(super) fn lookup_blocks(&self, first: usize, out: &mut [u32]) -> Result<(), Errno> {
         // The entries of the last leaf indirect block and of the doubly-indirect root read.
         let mut leaf = IndirectCopy::default();
         let mut root = IndirectCopy::default();
@@ -429,7 +486,7 @@ impl InodeGuard<'_> {
     /// The most log slots writing file block `bn` may take: the data block, plus for each
     /// block to allocate the block and its bitmap block, plus the indirect block whose entry
     /// would be set (the inode itself is not counted).
-    fn write_cost(&self, bn: usize) -> Result<usize, Errno> {
+    pub(super) fn write_cost(&self, bn: usize) -> Result<usize, Errno> {
         const NEW: usize = 2;
         let addrs = &self.d.di.addrs;
         let entry = |ind: u32, i: usize| checked(indirect_get(bio::read(ind).data(), i));
@@ -453,27 +510,36 @@ impl InodeGuard<'_> {
     /// The disk block holding file block `bn`, allocating it (and indirect blocks on the way)
     /// if needed. Must run inside a transaction.
     fn map_block(&mut self, bn: usize) -> Result<u32, Errno> {
+        self.map_block_with(bn, balloc::alloc)
+    }
+
+    /// `map_block`, with the data block itself (not indirect blocks) allocated by `alloc`.
+    pub(super) fn map_block_with(
+        &mut self,
+        bn: usize,
+        alloc: fn() -> Result<u32, Errno>,
+    ) -> Result<u32, Errno> {
         match block_path(bn).ok_or(Errno::NoSpc)? {
-            BlockPath::Direct(i) => self.map_root(i),
+            BlockPath::Direct(i) => self.map_root(i, alloc),
             BlockPath::Single(i) => {
-                let ind = self.map_root(SINGLE_INDIRECT)?;
-                map_entry(ind, i)
+                let ind = self.map_root(SINGLE_INDIRECT, balloc::alloc)?;
+                map_entry(ind, i, alloc)
             }
             BlockPath::Double(i, j) => {
-                let top = self.map_root(DOUBLE_INDIRECT)?;
-                let mid = map_entry(top, i)?;
-                map_entry(mid, j)
+                let top = self.map_root(DOUBLE_INDIRECT, balloc::alloc)?;
+                let mid = map_entry(top, i, balloc::alloc)?;
+                map_entry(mid, j, alloc)
             }
         }
     }
 
-    /// `addrs[i]`, allocated if zero (the caller updates the inode).
-    fn map_root(&mut self, i: usize) -> Result<u32, Errno> {
+    /// `addrs[i]`, allocated by `alloc` if zero (the caller updates the inode).
+    fn map_root(&mut self, i: usize, alloc: fn() -> Result<u32, Errno>) -> Result<u32, Errno> {
         let a = self.d.di.addrs[i];
         if a != 0 {
             return checked(a)?.ok_or(Errno::Io);
         }
-        let b = balloc::alloc()?;
+        let b = alloc()?;
         self.d.di.addrs[i] = b;
         Ok(b)
     }
@@ -502,14 +568,14 @@ impl IndirectCopy {
     }
 }
 
-/// Entry `i` of indirect block `ind`, allocated (and logged) if zero.
-fn map_entry(ind: u32, i: usize) -> Result<u32, Errno> {
+/// Entry `i` of indirect block `ind`, allocated by `alloc` (and the entry logged) if zero.
+fn map_entry(ind: u32, i: usize, alloc: fn() -> Result<u32, Errno>) -> Result<u32, Errno> {
     let mut buf = bio::read(ind);
     let a = indirect_get(buf.data(), i);
     if a != 0 {
         return checked(a)?.ok_or(Errno::Io);
     }
-    let b = balloc::alloc()?;
+    let b = alloc()?;
     indirect_set(buf.data_mut(), i, b);
     log::log_write(&buf);
     Ok(b)

@@ -22,13 +22,14 @@ mod balloc;
 mod bio;
 mod dir;
 pub mod file;
+mod filedata;
 mod inode;
 pub mod log;
 mod namespace;
 mod path;
 pub mod pipe;
 
-pub use inode::{Inode, InodeGuard};
+pub use inode::{evict_unused_pages, Inode, InodeGuard};
 pub use namespace::{create, link, unlink};
 pub use path::namei;
 

@@ -27,13 +27,4 @@ impl PhysAddr {
     pub fn as_ptr<T>(self) -> *mut T {
         self.0 as *mut T
     }
-
-    /// The page this address lies in, viewed as bytes.
-    ///
-    /// # Safety
-    /// The page must be owned by the caller (allocated and not aliased mutably elsewhere).
-    pub unsafe fn page_bytes<'a>(self) -> &'a mut [u8; PGSIZE] {
-        // SAFETY: physical memory is identity-mapped; ownership is the caller's promise.
-        unsafe { &mut *(page_round_down(self.0) as *mut [u8; PGSIZE]) }
-    }
 }

@@ -8,6 +8,7 @@ pub mod addr;
 pub mod frame;
 pub mod heap;
 pub mod kvm;
+pub mod page;
 pub mod pagetable;
 pub mod uaccess;
 

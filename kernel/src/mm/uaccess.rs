@@ -68,3 +68,19 @@ pub fn read_u64(src: usize) -> Result<u64, Errno> {
     copy_in(&mut b, src)?;
     Ok(u64::from_le_bytes(b))
 }
+
+/// Copies `len` bytes of frame `pa` from byte `off` (inside the page) to user address `dst`
+/// in the current process. The caller holds a reference to the frame.
+pub fn copy_out_frame(dst: usize, pa: super::PhysAddr, off: usize, len: usize) -> Result<(), Errno> {
+    let space = proc::current_space();
+    let mut done = 0;
+    while done < len {
+        let va = dst.checked_add(done).ok_or(Errno::Fault)?;
+        let user = space.translate(va, Access::Write)?;
+        let n = (PGSIZE - va % PGSIZE).min(len - done);
+        let user_page = super::PhysAddr(user.0 - va % PGSIZE);
+        super::page::copy(user_page, va % PGSIZE, pa, off + done, n);
+        done += n;
+    }
+    Ok(())
+}

@@ -90,8 +90,7 @@ pub fn fault_vma(space: &mut AddressSpace, page_va: usize, access: Access) -> Re
         frame::share(pte.pa()); // our reference while copying
         FILE_FAULTS.fetch_add(1, Ordering::Relaxed);
         stats::COPY_FAULTS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: the page is live (we hold a reference); we only read it.
-        return copy_into_new(pt, page_va, unsafe { pte.pa().page_bytes() }, flags, pte.pa());
+        return copy_into_new(pt, page_va, flags, pte.pa());
     }
     let Backing::File { file: obj, offset } = &vma.backing else {
         let pa = frame::alloc().ok_or(Errno::NoMem)?;
@@ -99,13 +98,12 @@ pub fn fault_vma(space: &mut AddressSpace, page_va: usize, access: Access) -> Re
         return install(pt, page_va, pa, flags | PteFlags::A | PteFlags::D);
     };
     let index = (offset + (page_va - vma.range().start()) as u64) / PGSIZE as u64;
-    let pa = cached_page(obj, vma, index, page_va)?;
+    let pa = object_page(obj, vma, index, page_va)?;
     FILE_FAULTS.fetch_add(1, Ordering::Relaxed);
     let private = vma.share == Share::Private;
     if private && access == Access::Write {
         stats::COPY_FAULTS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: `pa` is a live cached page we hold a reference to; we only read it.
-        return copy_into_new(pt, page_va, unsafe { pa.page_bytes() }, flags, pa);
+        return copy_into_new(pt, page_va, flags, pa);
     }
     // Shared pages are mapped writable if the mapping is (the PTE's dirty bit then tells
     // write-back what changed); private ones read-only until their first store.
@@ -118,23 +116,28 @@ pub fn fault_vma(space: &mut AddressSpace, page_va: usize, access: Access) -> Re
     Ok(())
 }
 
-/// The page at `index` of the mapping's object with a reference for the caller: from the
-/// cache when it holds it, else read from the file (with readahead) or, for shared anonymous
-/// memory, a fresh zeroed page. Fails [Fault] for a page wholly past end-of-file.
-fn cached_page(obj: &MapObject, vma: &Vma<MapObject>, index: u64, page_va: usize) -> Result<PhysAddr, Errno> {
-    let Some(f) = &obj.file else { return obj.cache.get_or_zero(index) };
-    if index * PGSIZE as u64 >= obj.cache.size() {
+/// The page at `index` of the mapping's object with a reference for the caller: for a file,
+/// from its page cache when it holds it, else read from the file (with readahead); for
+/// shared anonymous memory, its page (zeroed when new). Fails [Fault] for a page wholly past
+/// end-of-file.
+fn object_page(obj: &MapObject, vma: &Vma<MapObject>, index: u64, page_va: usize) -> Result<PhysAddr, Errno> {
+    let f = match obj {
+        MapObject::SharedAnon(anon) => return anon.page(index),
+        MapObject::File(f) => f,
+    };
+    let cache = obj.cache().ok_or(Errno::Fault)?;
+    if index * PGSIZE as u64 >= cache.size() {
         return Err(Errno::Fault); // a whole page past end-of-file
     }
-    if let Some(pa) = obj.cache.lookup_fault(index) {
+    if let Some(pa) = cache.lookup_fault(index) {
         return Ok(pa);
     }
     let left_in_vma = ((vma.range().end() - page_va) / PGSIZE) as u64;
-    let mut window = obj.cache.readahead_window(index).min(left_in_vma);
+    let mut window = cache.readahead_window(index).min(left_in_vma);
     if frame::free_count() < super::reclaim::LOW_FREE {
         window = 1; // memory is low: read only the page needed (readahead never reclaims)
     }
-    fileio::fill(f, &obj.cache, index, window)
+    fileio::fill(f, index, window)
 }
 
 /// Maps `pa` at the absent page `page_va` with `flags` (V added), consuming the caller's
@@ -148,19 +151,12 @@ fn install(pt: &mut PageTable, page_va: usize, pa: PhysAddr, flags: PteFlags) ->
     Ok(())
 }
 
-/// Maps a new private copy of `src` at `page_va` with `flags` (plus A and D), replacing
-/// whatever was mapped there, and drops the caller's reference to `old`.
-fn copy_into_new(
-    pt: &mut PageTable,
-    page_va: usize,
-    src: &[u8; PGSIZE],
-    flags: PteFlags,
-    old: PhysAddr,
-) -> Result<(), Errno> {
+/// Maps a new private copy of the page `old` at `page_va` with `flags` (plus A and D),
+/// replacing whatever was mapped there, and drops the caller's reference to `old`.
+fn copy_into_new(pt: &mut PageTable, page_va: usize, flags: PteFlags, old: PhysAddr) -> Result<(), Errno> {
     let copy = frame::alloc();
     if let Some(c) = copy {
-        // SAFETY: `c` is fresh and owned by us.
-        unsafe { c.page_bytes().copy_from_slice(src) };
+        crate::mm::page::copy_page(c, old);
     }
     frame::free(old);
     let copy = copy.ok_or(Errno::NoMem)?;
@@ -188,12 +184,8 @@ fn map_around(pt: &mut PageTable, vma: &Vma<MapObject>, page_va: usize, flags: P
     let lo = (page_va & !(span - 1)).max(vma_start);
     let hi = ((page_va & !(span - 1)) + span).min(vma_end);
     let index_of = |va: usize| (offset + (va - vma_start) as u64) / PGSIZE as u64;
-    let mut end_index = index_of(hi);
-    if obj.file.is_some() {
-        end_index = end_index.min(obj.cache.size().div_ceil(PGSIZE as u64));
-    }
     let first_index = index_of(vma_start);
-    obj.cache.for_each_cached(index_of(lo), end_index, |index, pa| {
+    let map_one = |index: u64, pa: PhysAddr| {
         let va = vma_start + ((index - first_index) as usize) * PGSIZE;
         // The window lies in the level-0 table the faulting page was just mapped in.
         match pt.walk(VirtAddr(va), false) {
@@ -203,5 +195,13 @@ fn map_around(pt: &mut PageTable, vma: &Vma<MapObject>, page_va: usize, flags: P
             }
             _ => false,
         }
-    });
+    };
+    match obj {
+        MapObject::File(_) => {
+            let Some(cache) = obj.cache() else { return };
+            let end_index = index_of(hi).min(cache.size().div_ceil(PGSIZE as u64));
+            cache.for_each_cached(index_of(lo), end_index, map_one);
+        }
+        MapObject::SharedAnon(anon) => anon.for_each_present(index_of(lo), index_of(hi), map_one),
+    }
 }

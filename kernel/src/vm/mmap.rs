@@ -6,9 +6,9 @@
 //! cache and written back to the file (clamped to its size), and the piece's references to
 //! the file and cache are dropped.
 
+use super::anon::SharedAnon;
 use super::fault;
 use super::fileio;
-use super::pagecache::PageCache;
 use super::space::{AddressSpace, MapObject, MMAP_BASE};
 use super::Access;
 use crate::mm::addr::page_round_up;
@@ -16,6 +16,7 @@ use crate::mm::pagetable::PteFlags;
 use crate::mm::{frame, VirtAddr, PGSIZE};
 use crate::proc;
 use abi::Errno;
+use alloc::sync::Arc;
 use core::sync::atomic::{AtomicU64, Ordering};
 use vmspace::{Backing, MmapRequest, Placement, Share, VirtRange, Vma};
 
@@ -48,19 +49,19 @@ pub fn mmap(
         match req.share {
             Share::Private => Backing::Anonymous,
             Share::Shared => {
-                Backing::File { file: MapObject { cache: PageCache::anonymous(), file: None }, offset: 0 }
+                Backing::File { file: MapObject::SharedAnon(Arc::new(SharedAnon::new())), offset: 0 }
             }
         }
     } else {
         let f = fileio::fd_file(fd)?;
-        let cache = fileio::cache_for(&f)?;
+        fileio::check_mappable(&f)?;
         if !fileio::readable(&f) {
             return Err(Errno::Access);
         }
         if req.share == Share::Shared && req.prot.contains(vmspace::Prot::WRITE) && !fileio::writable(&f) {
             return Err(Errno::Access);
         }
-        Backing::File { file: MapObject { cache, file: Some(f) }, offset: req.offset }
+        Backing::File { file: MapObject::File(f), offset: req.offset }
     };
     let space = proc::current_space();
     let heap_top = page_round_up(space.brk);
@@ -153,21 +154,35 @@ fn release(space: &mut AddressSpace, vma: Vma<MapObject>) {
             *pte = crate::mm::pagetable::Pte(0);
             if let Some((o, off)) = obj {
                 if vma.share == Share::Shared && old.flags().contains(PteFlags::D) {
-                    o.cache.mark_dirty((off + (va - range.start()) as u64) / PGSIZE as u64);
+                    if let Some(cache) = o.cache() {
+                        cache.mark_dirty((off + (va - range.start()) as u64) / PGSIZE as u64);
+                    }
                 }
             }
             frame::free(old.pa());
         }
         va += PGSIZE;
     }
-    if let (Some((o, off)), Share::Shared) = (obj, vma.share) {
-        if let Some(f) = &o.file {
-            let first = off / PGSIZE as u64;
-            let end = first + range.pages() as u64;
-            let n = o
-                .cache
-                .write_back(first, end, |index, page| fileio::write_page(f, index * PGSIZE as u64, page));
-            PAGES_WRITTEN_BACK.fetch_add(n as u64, Ordering::Relaxed);
+    if let (Some((MapObject::File(f), off)), Share::Shared) = (obj, vma.share) {
+        let first = off / PGSIZE as u64;
+        write_back(f, first, first + range.pages() as u64);
+    }
+}
+
+/// Writes every dirty cached page of `f` with index in [first, end) back to the file, one at
+/// a time, so memory use stays constant however many pages go. A page whose write fails is
+/// marked dirty again.
+fn write_back(f: &crate::fs::file::File, first: u64, end: u64) {
+    let Some(cache) = f.inode().map(|ip| ip.cache()) else { return };
+    let mut next = first;
+    while let Some((index, pa)) = cache.take_dirty(next, end) {
+        match fileio::write_back(f, index, pa) {
+            Ok(()) => {
+                PAGES_WRITTEN_BACK.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(_) => cache.mark_dirty(index),
         }
+        frame::free(pa);
+        next = index + 1;
     }
 }

@@ -4,6 +4,7 @@
 //! need from the file system), `reclaim` (freeing file pages when memory runs out), `stats`
 //! (counters and read-only views for `kstat`, `vmmaps` and Ctrl-P).
 
+pub mod anon;
 pub mod fault;
 pub mod fileio;
 pub mod mmap;

@@ -20,8 +20,9 @@
 //! directions, and the process runs on no other hart meanwhile); an explicit `sfence.vma`
 //! after the sweep makes this independent of that.
 
-use super::pagecache;
+use super::pagecache::PageCache;
 use super::space::{AddressSpace, MapObject};
+use crate::fs::evict_unused_pages;
 use crate::mm::addr::page_round_down;
 use crate::mm::pagetable::{Pte, PteFlags};
 use crate::mm::{frame, VirtAddr, PGSIZE};
@@ -43,9 +44,9 @@ pub const LOW_FREE: usize = 64;
 /// Frees memory after an allocation for a fault at `fault_va` of `space` (the current
 /// process's) failed. Returns whether any page was freed (the caller then retries).
 pub fn reclaim(space: &mut AddressSpace, fault_va: usize) -> bool {
-    let mut n = pagecache::evict_unused_pages();
+    let mut n = evict_unused_pages();
     if n < ENOUGH && unmap_clean(space, page_round_down(fault_va)) > 0 {
-        n += pagecache::evict_unused_pages();
+        n += evict_unused_pages();
     }
     PAGES_RECLAIMED.fetch_add(n as u64, Ordering::Relaxed);
     n > 0
@@ -75,11 +76,10 @@ fn sweep(space: &mut AddressSpace, fault_page: usize, near: usize) -> usize {
         let Some(part) = VirtRange::new(lo, hi) else { continue };
         for vma in vmas.iter_overlapping(part) {
             let Backing::File { file: obj, offset } = &vma.backing else { continue };
-            if obj.file.is_none() {
-                continue; // shared anonymous memory: no backing store
-            }
+            // Shared anonymous memory has no backing store: only file pages can go.
+            let Some(cache) = obj.cache() else { continue };
             let Some(r) = vma.range().intersection(&part) else { continue };
-            let file_pages = obj.cache.size().div_ceil(PGSIZE as u64);
+            let file_pages = cache.size().div_ceil(PGSIZE as u64);
             let mut va = r.start();
             while va < r.end() {
                 let index = (offset + (va - vma.range().start()) as u64) / PGSIZE as u64;
@@ -95,7 +95,7 @@ fn sweep(space: &mut AddressSpace, fault_page: usize, near: usize) -> usize {
                     continue;
                 };
                 let old = *pte;
-                if va.abs_diff(fault_page) >= near && eligible(obj, vma, index, old) {
+                if va.abs_diff(fault_page) >= near && eligible(cache, vma, index, old) {
                     *pte = Pte(0);
                     frame::free(old.pa());
                     n += 1;
@@ -109,13 +109,13 @@ fn sweep(space: &mut AddressSpace, fault_page: usize, near: usize) -> usize {
 
 /// Whether `pte`, mapping page `index` of `vma`'s file, may be unmapped by reclaim: present,
 /// clean, and either in a shared mapping or the cached page itself in a private one.
-fn eligible(obj: &MapObject, vma: &Vma<MapObject>, index: u64, pte: Pte) -> bool {
+fn eligible(cache: &PageCache, vma: &Vma<MapObject>, index: u64, pte: Pte) -> bool {
     let f = pte.flags();
     if !pte.is_valid() || !f.contains(PteFlags::U) || f.contains(PteFlags::D) {
         return false;
     }
     match vma.share {
         Share::Shared => true,
-        Share::Private => !f.contains(PteFlags::W) && obj.cache.holds(index, pte.pa()),
+        Share::Private => !f.contains(PteFlags::W) && cache.holds(index, pte.pa()),
     }
 }

@@ -7,7 +7,7 @@
 //! user fixes an address; their pages appear on first touch (`vm::fault`). The trap frame and
 //! trampoline sit at the top and carry no U bit.
 
-use super::pagecache::PageCache;
+use super::anon::SharedAnon;
 use crate::arch::trampoline;
 use crate::fs::file::File;
 use crate::mm::addr::{page_round_down, page_round_up};
@@ -17,12 +17,29 @@ use abi::Errno;
 use alloc::sync::Arc;
 use vmspace::{Share, VirtRange, VmaSet};
 
-/// What a shared or file-backed mapping maps: the cache its pages come from and, for a file
-/// mapping, the open file (held so close/unlink do not disturb the mapping).
+/// What a shared or file-backed mapping maps (the `Backing::File` payload of its VMA).
 #[derive(Clone)]
-pub struct MapObject {
-    pub cache: Arc<PageCache>,
-    pub file: Option<Arc<File>>,
+pub enum MapObject {
+    /// A regular file: its pages come from the page cache of the file's inode. The open file
+    /// is held, so close and unlink do not disturb the mapping.
+    File(Arc<File>),
+    /// Shared anonymous memory (`vm::anon`).
+    SharedAnon(Arc<SharedAnon>),
+}
+
+impl MapObject {
+    /// The open file of a file mapping.
+    pub fn file(&self) -> Option<&Arc<File>> {
+        match self {
+            MapObject::File(f) => Some(f),
+            MapObject::SharedAnon(_) => None,
+        }
+    }
+
+    /// The page cache of a file mapping.
+    pub fn cache(&self) -> Option<&super::pagecache::PageCache> {
+        self.file().and_then(|f| f.inode()).map(|ip| ip.cache())
+    }
 }
 
 /// Highest address the heap may reach; mappings (mmap) live above it.
@@ -170,8 +187,7 @@ impl AddressSpace {
                 result = Err(Errno::NoMem);
                 return;
             };
-            // SAFETY: `page` is freshly allocated; `pte.pa()` is a live user page of the parent.
-            unsafe { page.page_bytes().copy_from_slice(pte.pa().page_bytes()) };
+            crate::mm::page::copy_page(page, pte.pa());
             let flags = pte.flags() & (PteFlags::R | PteFlags::W | PteFlags::X | PteFlags::U);
             if let Err(e) = child.pt.map(VirtAddr(va), page, PGSIZE, flags) {
                 frame::free(page);

@@ -98,9 +98,9 @@ pub fn record(space: &AddressSpace, vma: &Vma<MapObject>) -> VmMap {
     };
     let (inum, offset, anonymous) = match &vma.backing {
         Backing::Anonymous => (0, 0, true),
-        Backing::File { file: obj, offset } => match obj.file.as_ref().and_then(|f| f.inode()) {
+        Backing::File { file: obj, offset } => match obj.file().and_then(|f| f.inode()) {
             Some(ip) => (ip.inum(), *offset, false),
-            None => (0, 0, true), // shared anonymous memory: a cache without a file
+            None => (0, 0, true), // shared anonymous memory
         },
     };
     VmMap {

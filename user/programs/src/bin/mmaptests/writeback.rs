@@ -156,7 +156,10 @@ pub fn exec_writes_back() -> TestResult {
         let _ = process::exec("mmaptests", &["mmaptests", "--exit", "7"]);
         3
     })?;
-    // Nothing allocates in this process between the two readings (its heap would grow).
+    // Our descriptor was the last holder of the file: closing it drops the file's page cache,
+    // so every page the child used must be free again. Nothing allocates in this process
+    // between the two readings (its heap would grow).
+    let _ = fs::close(fd);
     let free1 = util::free()?;
     ensure!(status == 7, "child that exec'd ended with {}, expected 7 from the new program", status);
     ensure!(free1 >= free0, "exec with live mappings and exit left {} pages in use", free0 - free1);
@@ -164,6 +167,7 @@ pub fn exec_writes_back() -> TestResult {
     ensure!(n == 2, "exec wrote back {} pages, expected 2", n);
     check_two(F, 84, "exec")?;
     // The new program no longer has the mapping.
+    let fd = util::open(F, O_RDWR)?;
     let pid = util::spawn(|| {
         let Ok(a) = map(0, 3 * PG, RW, MAP_SHARED, fd, 0) else { return 2 };
         dirty_two(a);

@@ -1,0 +1,288 @@
+//! The data of regular files, through the page cache the in-memory inode owns
+//! (`vm::pagecache`). `read`, `write`, `exec` and the fault handler all use these pages; the
+//! buffer cache never holds file data (only metadata: inodes, directories, bitmaps, indirect
+//! blocks, and the log).
+//!
+//! Reading: a page missing from the cache is read straight from the disk into a fresh frame,
+//! together with the absent pages that follow it up to the caller's window (readahead), one
+//! disk request per run of consecutive disk blocks.
+//!
+//! Writing is *ordered*, as ext3/ext4's default mode: the bytes go into the cache page, and
+//! the file blocks they touch are written in place, directly from the page, before the
+//! transaction that allocates them or changes the size commits. Only metadata (bitmap,
+//! indirect blocks, the inode) goes through the log, so data is written once. After a crash
+//! a file holds, per block, its old or its new bytes, never another file's; a block freed by
+//! a transaction that has not committed is not reused before it does (`balloc`), so new data
+//! never lands in a block that a crash would give back to its old file.
+//!
+//! Every function here runs with the inode locked (an `InodeGuard`), which serializes fills,
+//! writes and size changes of the file; the cache's own spinlock covers lookups.
+
+use super::inode::{Inode, InodeGuard};
+use super::{balloc, log};
+use crate::drivers::virtio_blk;
+use crate::mm::{frame, page, PhysAddr, PGSIZE};
+use crate::vm::pagecache::MAX_READAHEAD;
+use abi::Errno;
+use alloc::vec::Vec;
+use fsformat::{BSIZE, MAXFILE};
+
+/// File blocks per page.
+const BLOCKS_PER_PAGE: usize = PGSIZE / BSIZE;
+
+impl InodeGuard<'_> {
+    /// The page at `index` of this regular file, with a frame reference for the caller: from
+    /// the cache, or read from the disk together with up to `window - 1` following pages
+    /// that are not cached either (readahead stops quietly where memory runs out). Fails for
+    /// a page wholly past end-of-file [Fault], or when not even the first page can be
+    /// allocated [NoMem].
+    pub fn page(&self, index: u64, window: u64) -> Result<PhysAddr, Errno> {
+        let cache = self.cache();
+        if let Some(pa) = cache.lookup(index) {
+            return Ok(pa);
+        }
+        let size = self.size() as u64;
+        let file_pages = size.div_ceil(PGSIZE as u64);
+        if index >= file_pages {
+            return Err(Errno::Fault);
+        }
+        let end = index + window.clamp(1, MAX_READAHEAD).min(file_pages - index);
+        let count = cache.absent_run(index, end) as usize;
+        let mut frames: Vec<PhysAddr> = Vec::new();
+        if frames.try_reserve_exact(count).is_err() {
+            return Err(Errno::NoMem);
+        }
+        while frames.len() < count {
+            match frame::alloc() {
+                Some(pa) => frames.push(pa),
+                None => break,
+            }
+        }
+        if frames.is_empty() {
+            return Err(Errno::NoMem);
+        }
+        if let Err(e) = self.read_pages(index, &frames, size) {
+            for pa in frames {
+                frame::free(pa);
+            }
+            return Err(e);
+        }
+        Ok(cache.insert_run(index, &frames))
+    }
+
+    /// Fills the fresh (zeroed) pages `frames[k]` with page `first + k` of the file, whose
+    /// size is `size`; bytes past end-of-file and holes stay zero.
+    fn read_pages(&self, first: u64, frames: &[PhysAddr], size: u64) -> Result<(), Errno> {
+        let first_block = first as usize * BLOCKS_PER_PAGE;
+        let file_blocks = size.div_ceil(BSIZE as u64) as usize;
+        let nblocks = (frames.len() * BLOCKS_PER_PAGE).min(file_blocks - first_block);
+        self.read_direct(first_block, nblocks, |k, bytes| {
+            // Block k of the run lands in page k / 4 at (k % 4) * BSIZE.
+            page::write(frames[k / BLOCKS_PER_PAGE], (k % BLOCKS_PER_PAGE) * BSIZE, bytes);
+        })?;
+        // The last block may hold stale bytes past end-of-file: readers must see zeros.
+        let tail = size as usize % PGSIZE;
+        let last = (size.div_ceil(PGSIZE as u64) - 1).checked_sub(first).map(|i| i as usize);
+        if let Some(&pa) = last.filter(|_| tail != 0).and_then(|i| frames.get(i)) {
+            page::zero_from(pa, tail);
+        }
+        Ok(())
+    }
+
+    /// Reads up to `dst.len()` bytes at `off` into a kernel buffer through the cache; returns
+    /// the count (0 at or past the end). For `exec` and other kernel readers; `read()` copies
+    /// straight from the cache pages to user memory instead (`fs::file`).
+    pub(super) fn read_file(&self, off: u32, dst: &mut [u8]) -> Result<usize, Errno> {
+        let size = self.size();
+        if off >= size {
+            return Ok(0);
+        }
+        let n = dst.len().min((size - off) as usize);
+        let mut done = 0;
+        while done < n {
+            let pos = off as usize + done;
+            let (index, at) = ((pos / PGSIZE) as u64, pos % PGSIZE);
+            let m = (PGSIZE - at).min(n - done);
+            let window = (n - done).div_ceil(PGSIZE) as u64;
+            let pa = match self.page(index, window) {
+                Ok(pa) => pa,
+                Err(e) if done == 0 => return Err(e),
+                Err(_) => break,
+            };
+            page::read(pa, at, &mut dst[done..done + m]);
+            frame::free(pa);
+            done += m;
+        }
+        Ok(done)
+    }
+
+    /// Writes `src` at `off` (at most the size) through the cache, growing the file and
+    /// allocating blocks as needed. Must run inside a transaction. The data blocks touched go
+    /// to the disk before this returns (ordered data, see the module docs); metadata is
+    /// logged. Returns the count written, which is short when the operation's share of the
+    /// log runs out (the caller continues in a new transaction; the first block is always
+    /// written), the disk is full or the file reaches `MAXFILE` blocks; an error when nothing
+    /// could be written.
+    pub(super) fn write_file(&mut self, off: u32, src: &[u8]) -> Result<usize, Errno> {
+        if off > self.size() {
+            return Err(Errno::Inval);
+        }
+        let end = (off as usize + src.len()).min(MAXFILE * BSIZE);
+        if end <= off as usize {
+            return if src.is_empty() { Ok(0) } else { Err(Errno::NoSpc) };
+        }
+        let n = end - off as usize;
+        let mut done = 0;
+        let mut failure = None;
+        while done < n {
+            let pos = off as usize + done;
+            let (index, at) = (pos / PGSIZE, pos % PGSIZE);
+            let want = (PGSIZE - at).min(n - done);
+            // Allocate the blocks this piece touches, one by one while the log has room.
+            let first_bn = pos / BSIZE;
+            let last_bn = (pos + want - 1) / BSIZE;
+            let mut disk = [0u32; BLOCKS_PER_PAGE];
+            let mut mapped = 0;
+            for bn in first_bn..=last_bn {
+                let first_of_op = done == 0 && mapped == 0;
+                // `write_cost` counts the data block itself, which is not logged here: that slot
+                // is the inode update's.
+                if !first_of_op && self.write_cost(bn).map_or(true, |c| c > log::op_room()) {
+                    break;
+                }
+                match self.map_data_block(bn) {
+                    Ok(b) => disk[mapped] = b,
+                    Err(e) => {
+                        failure = Some(e);
+                        break;
+                    }
+                }
+                mapped += 1;
+            }
+            if mapped == 0 {
+                break;
+            }
+            let covered = want.min((first_bn + mapped) * BSIZE - pos);
+            let pa = match self.page_for_write(index as u64, at, covered) {
+                Ok(pa) => pa,
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
+            };
+            page::write(pa, at, &src[done..done + covered]);
+            let first_in_page = first_bn - index * BLOCKS_PER_PAGE;
+            write_blocks(pa, first_in_page, &disk[..mapped]);
+            frame::free(pa);
+            done += covered;
+            if pos + covered > self.size() as usize {
+                self.set_size((pos + covered) as u32);
+            }
+            if covered < want {
+                break; // out of log room or disk space
+            }
+        }
+        // Even a failed write may have allocated indirect blocks: record them.
+        self.update();
+        match failure {
+            Some(e) if done == 0 => Err(e),
+            _ => Ok(done),
+        }
+    }
+
+    /// The page at `index` for a write of `len` bytes at byte `at` of it, with a frame
+    /// reference: the cached page; or, when the write leaves none of the page's bytes inside
+    /// the file untouched, a fresh zeroed page (nothing to read); else the page read from the
+    /// disk.
+    fn page_for_write(&self, index: u64, at: usize, len: usize) -> Result<PhysAddr, Errno> {
+        let cache = self.cache();
+        if let Some(pa) = cache.lookup(index) {
+            return Ok(pa);
+        }
+        let page_start = index as usize * PGSIZE;
+        let live = (self.size() as usize).saturating_sub(page_start).min(PGSIZE);
+        if live == 0 || (at == 0 && len >= live) {
+            let pa = frame::alloc().ok_or(Errno::NoMem)?;
+            return Ok(cache.insert_run(index, &[pa]));
+        }
+        self.page(index, 1)
+    }
+
+    /// Writes the blocks of page `index` before end-of-file from frame `pa` in place, if
+    /// they are all allocated; returns false (writing nothing) when the page has a hole.
+    fn write_back_in_place(&self, index: u64, pa: PhysAddr) -> Result<bool, Errno> {
+        let nblocks = self.live_blocks(index);
+        let mut disk = [0u32; BLOCKS_PER_PAGE];
+        self.lookup_blocks(index as usize * BLOCKS_PER_PAGE, &mut disk[..nblocks])?;
+        if disk[..nblocks].contains(&0) {
+            return Ok(false);
+        }
+        write_blocks(pa, 0, &disk[..nblocks]);
+        Ok(true)
+    }
+
+    /// Like `write_back_in_place`, allocating the missing blocks. Must run inside a
+    /// transaction (at most 4 data blocks and their indirect blocks: within one operation's
+    /// share of the log).
+    fn write_back_allocating(&mut self, index: u64, pa: PhysAddr) -> Result<(), Errno> {
+        let nblocks = self.live_blocks(index);
+        let first_bn = index as usize * BLOCKS_PER_PAGE;
+        let mut disk = [0u32; BLOCKS_PER_PAGE];
+        let mut r = Ok(());
+        for (k, slot) in disk[..nblocks].iter_mut().enumerate() {
+            match self.map_data_block(first_bn + k) {
+                Ok(b) => *slot = b,
+                Err(e) => {
+                    r = Err(e);
+                    break;
+                }
+            }
+        }
+        self.update();
+        r?;
+        write_blocks(pa, 0, &disk[..nblocks]);
+        Ok(())
+    }
+
+    /// The number of blocks of page `index` that lie (at least partly) before end-of-file.
+    fn live_blocks(&self, index: u64) -> usize {
+        let page_start = index as usize * PGSIZE;
+        (self.size() as usize).saturating_sub(page_start).min(PGSIZE).div_ceil(BSIZE)
+    }
+
+    /// The disk block holding file block `bn` of a regular file, allocated if needed (not
+    /// zeroed: the caller writes all of it from a page). Must run inside a transaction.
+    fn map_data_block(&mut self, bn: usize) -> Result<u32, Errno> {
+        self.map_block_with(bn, balloc::alloc_data)
+    }
+}
+
+impl Inode {
+    /// Writes page `index` of this regular file, held in frame `pa`, back to the disk: the
+    /// blocks before end-of-file (write-back never grows a file), in place. Blocks not yet
+    /// allocated (holes) are allocated in a transaction of its own, so the caller must not
+    /// be inside one and must not hold this inode's lock.
+    pub fn write_back_page(&self, index: u64, pa: PhysAddr) -> Result<(), Errno> {
+        if self.lock().write_back_in_place(index, pa)? {
+            return Ok(());
+        }
+        log::begin_op();
+        let r = self.lock().write_back_allocating(index, pa);
+        log::end_op();
+        r
+    }
+}
+
+/// Writes the disk blocks `disk[k]` from the page `pa`, block `first + k` of the page each,
+/// one request per run of consecutive disk blocks.
+fn write_blocks(pa: PhysAddr, first: usize, disk: &[u32]) {
+    let mut k = 0;
+    while k < disk.len() {
+        let mut run = 1;
+        while k + run < disk.len() && disk[k + run] == disk[k] + run as u32 {
+            run += 1;
+        }
+        virtio_blk::write_run(disk[k], pa, (first + k) * BSIZE, run);
+        k += run;
+    }
+}
