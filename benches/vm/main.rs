@@ -61,12 +61,14 @@ pub static SPECS: &[Spec] = &[
         name: "scan",
         title: "sequential scan of a 4 MiB and a 32 MiB file: mmap vs read()",
         about: "Both files are written in the guest first, in 4 KiB `write()` calls (`mkfile` rows: \
-                their `wall s` is the host time that took). `bench_scan` then reads each file three ways, \
+                their `wall s` is the host time that took). `bench_scan` then reads each file four ways, \
                 adding up every 64-bit word: `read` = `read()` into one 4 KiB buffer; `mmap` = map the \
                 whole file shared read-only and load every word (no other mapping holds the pages, so \
                 they come from the disk); `mmap_cached` = the same through a second \
-                mapping while a first one holds every page. `ops` = pages of the file, so `insns/op` \
-                is the cost per 4 KiB page, everything included (open, mmap, faults, munmap, close).",
+                mapping while a first one holds every page; `read_cached` = `read()` calls alone (no \
+                summing) while that mapping keeps every page in the file's page cache. `ops` = pages \
+                of the file, so `insns/op` is the cost per 4 KiB page, everything included (open, \
+                mmap, faults, munmap, close).",
         command: "bench_mkfile scan4m 4m; bench_mkfile scan32m 32m; bench_scan scan4m scan32m",
         counted: true,
         smp: 1,

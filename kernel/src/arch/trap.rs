@@ -182,7 +182,13 @@ extern "C" fn user_trap() -> ! {
                 EXC_INSTRUCTION_PAGE_FAULT => Some(Access::Exec),
                 _ => None,
             };
-            let handled = access.is_some_and(|a| crate::vm::fault::handle(stval, a).is_ok());
+            // A fault may read the disk and reclaim memory: like a system call, it runs with
+            // interrupts on (sepc, scause and stval are saved above, before a nested kernel
+            // trap could change them).
+            let handled = access.is_some_and(|a| {
+                csr::intr_on();
+                crate::vm::fault::handle(stval, a).is_ok()
+            });
             if !handled {
                 proc::kill_current(fault_name(scause), tf.epc, stval);
             }

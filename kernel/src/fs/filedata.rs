@@ -23,6 +23,7 @@ use super::{balloc, log};
 use crate::drivers::virtio_blk;
 use crate::mm::{frame, page, PhysAddr, PGSIZE};
 use crate::vm::pagecache::MAX_READAHEAD;
+use crate::vm::reclaim::alloc_frame;
 use abi::Errno;
 use alloc::vec::Vec;
 use fsformat::{BSIZE, MAXFILE};
@@ -51,6 +52,10 @@ impl InodeGuard<'_> {
         let mut frames: Vec<PhysAddr> = Vec::new();
         if frames.try_reserve_exact(count).is_err() {
             return Err(Errno::NoMem);
+        }
+        // The first page may evict unused cached pages to make room; readahead never does.
+        if let Some(pa) = alloc_frame() {
+            frames.push(pa);
         }
         while frames.len() < count {
             match frame::alloc() {
@@ -202,7 +207,7 @@ impl InodeGuard<'_> {
         let page_start = index as usize * PGSIZE;
         let live = (self.size() as usize).saturating_sub(page_start).min(PGSIZE);
         if live == 0 || (at == 0 && len >= live) {
-            let pa = frame::alloc().ok_or(Errno::NoMem)?;
+            let pa = alloc_frame().ok_or(Errno::NoMem)?;
             return Ok(cache.insert_run(index, &[pa]));
         }
         self.page(index, 1)

@@ -80,7 +80,8 @@ pub fn alloc() -> Option<PhysAddr> {
     Some(PhysAddr(pa))
 }
 
-/// Adds a reference to an allocated page.
+/// Adds a reference to an allocated page. Relaxed suffices, as for `Arc::clone`: the caller
+/// already holds a reference, so the page cannot be freed meanwhile.
 ///
 /// # Panics
 /// If `pa` is not an allocated page of the managed range (a kernel bug).
@@ -89,14 +90,18 @@ pub fn share(pa: PhysAddr) {
     assert!(old > 0, "frame::share: free page {:#x}", pa.0);
 }
 
-/// Drops one reference to a page; the last one returns it to the allocator.
+/// Drops one reference to a page; the last one returns it to the allocator. The ordering is
+/// `Arc`'s: each drop releases its holder's accesses to the page, and the last holder
+/// acquires them all before the page is recycled (and zeroed for its next owner), so no
+/// store by an earlier holder can land after the recycling.
 ///
 /// # Panics
 /// If `pa` is not an allocated page of the managed range (a kernel bug).
 pub fn free(pa: PhysAddr) {
-    let old = ref_of(pa, |r| r.fetch_sub(1, Ordering::Relaxed));
+    let old = ref_of(pa, |r| r.fetch_sub(1, Ordering::Release));
     assert!(old > 0, "frame::free: double free of {:#x}", pa.0);
     if old == 1 {
+        core::sync::atomic::fence(Ordering::Acquire);
         free_raw(pa.0);
     }
 }
@@ -106,7 +111,7 @@ pub fn free(pa: PhysAddr) {
 /// # Panics
 /// If `pa` is not a page of the managed range (a kernel bug).
 pub fn refcount(pa: PhysAddr) -> u32 {
-    ref_of(pa, |r| r.load(Ordering::Relaxed))
+    ref_of(pa, |r| r.load(Ordering::Acquire))
 }
 
 /// Pages currently free.

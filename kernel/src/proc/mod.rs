@@ -4,9 +4,10 @@
 //!
 //! # Lock order
 //! `WAIT_LOCK` → a process's `lock` → (address space, owned by the process) → inode sleep lock
-//! → log → buffer sleep lock → disk / frame / heap spinlocks. A process's `space_lock` comes
-//! before everything its holder then does (its own `lock`, inodes, the log...) and is never
-//! held together with `WAIT_LOCK` or with another process's `space_lock`.
+//! → log → buffer sleep lock → a page cache's page map → disk / frame / heap spinlocks. A
+//! process's `space_lock` comes before everything its holder then does (its own `lock`,
+//! inodes, the log...) and is never held together with `WAIT_LOCK` or with another process's
+//! `space_lock`.
 //! A process's `lock` guards its `state`, `chan`, `killed`, `xstate` and `pid`; `WAIT_LOCK`
 //! guards every `parent` link. The rest of a process (`ProcPrivate`) is touched only by the
 //! process itself, or by a parent/allocator while the process cannot run (unused, embryo or

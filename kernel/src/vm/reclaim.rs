@@ -25,7 +25,7 @@ use super::space::{AddressSpace, MapObject};
 use crate::fs::evict_unused_pages;
 use crate::mm::addr::page_round_down;
 use crate::mm::pagetable::{Pte, PteFlags};
-use crate::mm::{frame, VirtAddr, PGSIZE};
+use crate::mm::{frame, PhysAddr, VirtAddr, PGSIZE};
 use core::sync::atomic::{AtomicU64, Ordering};
 use vmspace::{Backing, Share, VirtRange, Vma};
 
@@ -40,6 +40,22 @@ const ENOUGH: usize = 32;
 const NEAR: usize = 64 * PGSIZE;
 /// Free pages below which a fault reads no ahead (readahead never reclaims).
 pub const LOW_FREE: usize = 64;
+
+/// Allocates a frame for a kernel path that is not a fault (file reads and writes, eager
+/// sbrk, exec): when memory has run out, the clean file pages nobody maps are evicted from
+/// every page cache first. Takes only spinlocks (the caller may hold sleep locks, but no page
+/// map or inode-table lock).
+pub fn alloc_frame() -> Option<PhysAddr> {
+    frame::alloc().or_else(|| {
+        let n = evict_unused_pages();
+        PAGES_RECLAIMED.fetch_add(n as u64, Ordering::Relaxed);
+        if n > 0 {
+            frame::alloc()
+        } else {
+            None
+        }
+    })
+}
 
 /// Frees memory after an allocation for a fault at `fault_va` of `space` (the current
 /// process's) failed. Returns whether any page was freed (the caller then retries).

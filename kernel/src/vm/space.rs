@@ -94,7 +94,7 @@ impl AddressSpace {
         let first = va;
         while va < end {
             if self.pt.lookup(VirtAddr(va)).is_none() {
-                let Some(page) = frame::alloc() else {
+                let Some(page) = super::reclaim::alloc_frame() else {
                     self.free_range(first, va);
                     return Err(Errno::NoMem);
                 };

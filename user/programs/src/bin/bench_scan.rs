@@ -6,9 +6,11 @@
 //! Methods, in the order they run: `read` (open, `read()` into one 4 KiB buffer until end of
 //! file, close), `mmap` (open, map the whole file shared read-only, load every word, unmap,
 //! close; no mapping holds the file's pages beforehand), `mmap_cached` (the same through a
-//! second mapping while a first one, scanned untimed just before, holds every page). Each
-//! method adds up every 64-bit word of the file; the sums must agree, else the program says
-//! so and exits 1.
+//! second mapping while a first one, scanned untimed just before, holds every page),
+//! `read_cached` (`read()` into one 4 KiB buffer while that mapping keeps every page in the
+//! file's page cache; only the `read()` calls are timed, the words are added up in a second,
+//! untimed pass). Each method adds up every 64-bit word of the file; the sums must agree,
+//! else the program says so and exits 1.
 #![no_std]
 #![no_main]
 #![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
@@ -83,13 +85,21 @@ fn scan_file(path: &str) -> Result<(), &'static str> {
     let start = bench::now();
     let cached = scan_mapped(path, size, Some(fd));
     let time = bench::now() - start;
+    let before_read = Counters::read();
+    let start = bench::now();
+    let timed = read_all(path, false);
+    let read_time = bench::now() - start;
+    let by_cached_read = scan_read(path);
     // SAFETY: `holder` is ours and no reference into it is alive.
     let _ = unsafe { memory::munmap(holder, size) };
     let _ = fs::close(fd);
     let cached = cached?;
     report("mmap_cached", time, &before);
+    timed?;
+    let by_cached_read = by_cached_read?;
+    report("read_cached", read_time, &before_read);
 
-    if by_read != by_map || by_map != cached || cached != warm {
+    if by_read != by_map || by_map != cached || cached != warm || by_cached_read != warm {
         return Err("the methods read different data");
     }
     Ok(())
@@ -97,13 +107,20 @@ fn scan_file(path: &str) -> Result<(), &'static str> {
 
 /// Reads `path` through `read()` into a 4 KiB buffer; returns the sum of its words.
 fn scan_read(path: &str) -> Result<u64, &'static str> {
+    read_all(path, true)
+}
+
+/// Reads `path` through `read()` into a 4 KiB buffer; returns the sum of its words when `sum`
+/// is set, else 0 (the reads alone).
+fn read_all(path: &str, sum: bool) -> Result<u64, &'static str> {
     let fd = fs::open(path, abi::O_RDONLY).map_err(|_| "cannot open")?;
     let mut buf = vec![0u8; PGSIZE];
-    let mut sum = 0u64;
+    let mut total = 0u64;
     let result = loop {
         match fs::read(fd, &mut buf) {
-            Ok(0) => break Ok(sum),
-            Ok(n) => sum = sum.wrapping_add(sum_words(&buf[..n])),
+            Ok(0) => break Ok(total),
+            Ok(n) if sum => total = total.wrapping_add(sum_words(&buf[..n])),
+            Ok(_) => {}
             Err(_) => break Err("read failed"),
         }
     };

@@ -54,6 +54,7 @@ static CASES: &[Case] = &[
     case("anonshared", sharing::anon_shared),
     case("anonprivate", sharing::anon_private),
     case("twoprocs", sharing::two_processes),
+    case("pingpong", sharing::ping_pong),
     case("concurrent", sharing::concurrent_faults),
     case("parentunmap", sharing::parent_unmaps),
     case("churn", sharing::churn),

@@ -5,7 +5,7 @@
 //! faulting the same shared file pages at the same time, and processes mapping, writing back
 //! and unmapping one file over and over at once.
 
-use crate::util::{self, check_pattern, check_zero, map, unmap, Signal, TestResult, PG, RW};
+use crate::util::{self, check_pattern, check_zero, map, unmap, Ctx, Signal, TestResult, PG, RW};
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU32, Ordering};
 use ulib::abi::{MAP_ANONYMOUS, MAP_PRIVATE, MAP_SHARED, O_RDWR, PROT_READ};
@@ -511,5 +511,90 @@ pub fn churn() -> TestResult {
         );
         check_pattern("rest of the file", &data[q * PG + 64..(q + 1) * PG], SEED, q * PG + 64)?;
     }
+    util::remove(F)
+}
+
+/// Rounds of [`ping_pong`].
+const PING_PONG_ROUNDS: usize = 24;
+
+/// Round `i` of [`ping_pong`]'s `write()`: a prefix of the page, of a length that varies.
+fn ping_bytes(i: usize) -> Vec<u8> {
+    let len = 1 + (i * 613) % PG;
+    (0..len).map(|j| ((i * 7 + j * 3) % 251) as u8).collect()
+}
+
+/// Round `i` of [`ping_pong`]'s store through the mapping: (offset, value).
+fn pong_store(i: usize) -> (usize, u8) {
+    ((i * 1031 + 5) % PG, 0xa5 ^ i as u8)
+}
+
+/// `write()` and stores through a shared mapping of the same page, alternating between two
+/// processes, with no munmap between: the mapping shows each `write()` at once, and `read()`
+/// shows each store at once. There is one copy of the page, so this holds by construction.
+pub fn ping_pong() -> TestResult {
+    const F: &str = "mmpingpong";
+    util::clean(&[F]);
+    util::pattern_file(F, 70, PG)?;
+    let (to_child, to_parent) = (Signal::new()?, Signal::new()?);
+    let fd = util::open(F, O_RDWR)?;
+    let a = map(0, PG, RW, MAP_SHARED, fd, 0)?;
+    let _ = fs::close(fd);
+    let child = util::spawn(|| {
+        let r = (|| -> TestResult {
+            // SAFETY: the shared writable page, used only here in this process.
+            let m = unsafe { util::bytes_mut(a, PG) };
+            let mut model = util::pattern_vec(70, PG);
+            for i in 0..PING_PONG_ROUNDS {
+                ensure!(to_child.wait(), "writer died");
+                let w = ping_bytes(i);
+                model[..w.len()].copy_from_slice(&w);
+                ensure!(*m == model[..], "round {}: the mapping does not show the write() just made", i);
+                let (at, v) = pong_store(i);
+                m[at] = v;
+                model[at] = v;
+                to_parent.post(1);
+            }
+            Ok(())
+        })();
+        match r {
+            Ok(()) => 0,
+            Err(e) => {
+                ulib::println!("pingpong mapper: {}", e);
+                2
+            }
+        }
+    })?;
+    let mut model = util::pattern_vec(70, PG);
+    let mut result = Ok(());
+    for i in 0..PING_PONG_ROUNDS {
+        let w = ping_bytes(i);
+        let wfd = util::open(F, O_RDWR)?;
+        let wrote = fs::write_all(wfd, &w).ctx("write() over the mapped page");
+        let _ = fs::close(wfd);
+        wrote?;
+        model[..w.len()].copy_from_slice(&w);
+        to_child.post(1);
+        if !to_parent.wait() {
+            result = Err(alloc::format!("round {}: the mapping process died", i));
+            break;
+        }
+        let (at, v) = pong_store(i);
+        model[at] = v;
+        let data = util::read_file(F)?;
+        if data != model {
+            result = Err(alloc::format!(
+                "round {}: read() does not show the store just made through the mapping",
+                i
+            ));
+            break;
+        }
+    }
+    if result.is_err() {
+        let _ = ulib::process::kill(child); // it may be waiting for a round that never comes
+    }
+    let status = util::wait_for(child)?;
+    result?;
+    ensure!(status == 0, "the mapping process failed with status {}", status);
+    unmap(a, PG)?;
     util::remove(F)
 }
