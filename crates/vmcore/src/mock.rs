@@ -245,3 +245,31 @@ impl FileBackend<MockFrame> for VecFile {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    #[should_panic(expected = "used after its last reference was freed")]
+    fn double_free_panics() {
+        let frames = MockFrames::new();
+        let f = frames.alloc().unwrap();
+        frames.free(f);
+        frames.free(f);
+    }
+
+    #[test]
+    fn counts_live_frames_and_honours_the_limit() {
+        let frames = MockFrames::new();
+        frames.set_limit(Some(1));
+        let f = frames.alloc().unwrap();
+        assert_eq!(frames.alloc(), None);
+        assert!(frames.bytes(f).iter().all(|&b| b == JUNK), "fresh frames are not zeroed");
+        frames.share(f);
+        frames.free(f);
+        assert_eq!(frames.live(), 1, "still referenced");
+        frames.free(f);
+        assert_eq!(frames.live(), 0);
+    }
+}
