@@ -1,0 +1,452 @@
+//! Property tests of the whole memory system on the mocks: random sequences of loads, stores
+//! and instruction fetches in two processes with one mapping of each kind, interleaved with
+//! fork, munmap, mprotect, truncation, reclaim, write-back and memory limits, all checked
+//! against a byte-level model of what every page must contain.
+//!
+//! The model is obviously right: private anonymous pages are zero until this process stores;
+//! shared anonymous pages and shared file pages are one array each that every store changes;
+//! a private file page is the file's bytes until this process's first store, then its own
+//! copy. A simulated CPU performs each access through the page table, calling `resolve` when
+//! the PTE does not allow it, and sets A and D as the hardware does. After every step the
+//! frame references are recounted from the page tables and the caches, and after teardown
+//! the file must hold every shared store and no frame may be left.
+
+use alloc::collections::BTreeMap;
+use alloc::rc::Rc;
+use alloc::vec;
+use alloc::vec::Vec;
+use core::cell::RefCell;
+
+use proptest::prelude::*;
+use vmspace::{Prot, VirtRange};
+
+use crate::cache::{pages_of, PageCache};
+use crate::decide::{KillReason, VmaKind};
+use crate::fault::{resolve, FaultError, FaultVma, Object};
+use crate::flags::{Access, PteFlags};
+use crate::mock::{MockFrame, MockFrames, MockPageTable, VecFile};
+use crate::reclaim::{ClockHand, Resident};
+use crate::release::{fork_flags, protect_flags, unmap_page, write_back};
+use crate::traits::{CacheLock, Frames, PageTable};
+use crate::PAGE_SIZE;
+
+const P: usize = PAGE_SIZE;
+/// Largest file, in pages.
+const FILE_PAGES: usize = 44;
+
+/// The four mappings every process has: kind, start address (deliberately not aligned to
+/// the fault-around window), pages, first object page.
+const LAYOUT: [(VmaKind, usize, usize, u64); 4] = [
+    (VmaKind::PrivateAnon, 0x1000_0000 + 3 * P, 20, 0),
+    (VmaKind::SharedAnon, 0x2000_0000 + 5 * P, 20, 4),
+    (VmaKind::PrivateFile, 0x3000_0000 + 7 * P, 40, 0),
+    (VmaKind::SharedFile, 0x4000_0000 + 2 * P, 40, 3),
+];
+
+fn prot_of(n: u8) -> Prot {
+    [Prot::READ, Prot::READ | Prot::WRITE, Prot::ALL, Prot::READ | Prot::EXEC][n as usize % 4]
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Op {
+    /// Process, mapping, page in the mapping (modulo its size), access, byte offset, value.
+    Access(usize, usize, usize, Access, usize, u8),
+    Fork,
+    /// Process, mapping, first page, pages.
+    Unmap(usize, usize, usize, usize),
+    /// Process, mapping, new protection.
+    Protect(usize, usize, u8),
+    /// New size in bytes, as a fraction (per mille) of the current one.
+    Truncate(u32),
+    /// Process, faulting page, batch.
+    Reclaim(usize, usize, usize),
+    WriteBack,
+    /// Live-frame limit (`None`: no limit).
+    Limit(Option<usize>),
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    let access = prop_oneof![4 => Just(Access::Read), 4 => Just(Access::Write), 1 => Just(Access::Exec)];
+    prop_oneof![
+        30 => (0..2usize, 0..4usize, 0..40usize, access, 0..P, any::<u8>())
+            .prop_map(|(p, v, page, a, off, val)| Op::Access(p, v, page, a, off, val)),
+        2 => Just(Op::Fork),
+        3 => (0..2usize, 0..4usize, 0..40usize, 1..12usize).prop_map(|(p, v, a, n)| Op::Unmap(p, v, a, n)),
+        2 => (0..2usize, 0..4usize, any::<u8>()).prop_map(|(p, v, n)| Op::Protect(p, v, n)),
+        1 => (0..1000u32).prop_map(Op::Truncate),
+        3 => (0..2usize, 0..40usize, 1..40usize).prop_map(|(p, f, b)| Op::Reclaim(p, f, b)),
+        2 => Just(Op::WriteBack),
+        2 => proptest::option::of(30..160usize).prop_map(Op::Limit),
+    ]
+}
+
+/// What one process's private pages hold (by mapping slot and page in the mapping); a page
+/// missing from the map has never been stored to by this process.
+#[derive(Clone, Default)]
+struct ProcModel {
+    prot: [Prot; 4],
+    private: [BTreeMap<usize, Vec<u8>>; 4],
+}
+
+struct Model {
+    /// The file as every shared mapping sees it, whole pages, zero past `size`.
+    file: Vec<u8>,
+    size: usize,
+    shared_anon: BTreeMap<u64, Vec<u8>>,
+    procs: [ProcModel; 2],
+}
+
+impl Model {
+    fn file_pages(&self) -> u64 {
+        pages_of(self.size as u64)
+    }
+
+    /// The bytes process `p` must see at page `page` of mapping `v`.
+    fn page(&self, p: usize, v: usize, page: usize) -> Vec<u8> {
+        let (kind, _, _, first) = LAYOUT[v];
+        let index = first as usize + page;
+        match kind {
+            VmaKind::PrivateAnon => {
+                self.procs[p].private[v].get(&page).cloned().unwrap_or_else(|| vec![0; P])
+            }
+            VmaKind::SharedAnon => {
+                self.shared_anon.get(&(index as u64)).cloned().unwrap_or_else(|| vec![0; P])
+            }
+            VmaKind::PrivateFile => {
+                self.procs[p].private[v].get(&page).cloned().unwrap_or_else(|| self.file_page(index))
+            }
+            VmaKind::SharedFile => self.file_page(index),
+        }
+    }
+
+    fn file_page(&self, index: usize) -> Vec<u8> {
+        self.file[index * P..(index + 1) * P].to_vec()
+    }
+
+    fn store(&mut self, p: usize, v: usize, page: usize, off: usize, val: u8) {
+        let (kind, _, _, first) = LAYOUT[v];
+        let index = first as usize + page;
+        match kind {
+            VmaKind::SharedAnon => {
+                self.shared_anon.entry(index as u64).or_insert_with(|| vec![0; P])[off] = val
+            }
+            VmaKind::SharedFile => self.file[index * P + off] = val,
+            _ => {
+                let init = self.page(p, v, page);
+                self.procs[p].private[v].entry(page).or_insert(init)[off] = val;
+            }
+        }
+    }
+
+    /// The kill a fault must end in, if any.
+    fn kill(&self, p: usize, v: usize, page: usize, access: Access) -> Option<KillReason> {
+        let (kind, _, _, first) = LAYOUT[v];
+        if !PteFlags::from(self.procs[p].prot[v]).contains(access.needs()) {
+            Some(KillReason::Protection)
+        } else if kind.is_file() && first + page as u64 >= self.file_pages() {
+            Some(KillReason::PastEof)
+        } else {
+            None
+        }
+    }
+}
+
+/// The system under test: two page tables, one file with its cache, one shared anonymous
+/// object.
+struct System {
+    frames: Rc<MockFrames>,
+    pts: [MockPageTable; 2],
+    hands: [ClockHand; 2],
+    file: VecFile,
+    cache: RefCell<PageCache<MockFrame>>,
+    anon: RefCell<PageCache<MockFrame>>,
+}
+
+fn fault_vma(prot: Prot, v: usize) -> FaultVma {
+    let (kind, start, pages, first_index) = LAYOUT[v];
+    FaultVma { range: VirtRange::from_start_len(start, pages * P).unwrap(), kind, prot, first_index }
+}
+
+/// The mapping slot holding `va`.
+fn slot_of(va: usize) -> usize {
+    LAYOUT.iter().position(|&(_, s, n, _)| s <= va && va < s + n * P).expect("va in a mapping")
+}
+
+type Cache = RefCell<PageCache<MockFrame>>;
+
+/// The cache behind mapping slot `v`, if it has an object.
+fn cache_of<'a>(cache: &'a Cache, anon: &'a Cache, v: usize) -> Option<&'a Cache> {
+    match LAYOUT[v].0 {
+        VmaKind::PrivateAnon => None,
+        VmaKind::SharedAnon => Some(anon),
+        _ => Some(cache),
+    }
+}
+
+impl System {
+    fn fault(
+        &mut self,
+        model: &Model,
+        p: usize,
+        v: usize,
+        va: usize,
+        access: Access,
+    ) -> Result<(), FaultError> {
+        let vma = fault_vma(model.procs[p].prot[v], v);
+        let System { frames, pts, file, cache, anon, .. } = self;
+        let obj = cache_of(cache, anon, v)
+            .map(|cache| Object { cache, file: vma.kind.is_file().then_some(&*file) });
+        resolve(&**frames, &mut pts[p], Some(&vma), obj.as_ref(), va, access).map(|_| ())
+    }
+
+    fn unmap(&mut self, model: &Model, p: usize, va: usize) {
+        let v = slot_of(va);
+        let vma = fault_vma(model.procs[p].prot[v], v);
+        let c = cache_of(&self.cache, &self.anon, v);
+        unmap_page(&*self.frames, &mut self.pts[p], &vma, c, va);
+    }
+
+    /// Reclaim as the kernel does it: the process gives up a batch of eligible pages, then
+    /// the caches drop what no one maps.
+    fn reclaim(&mut self, model: &Model, p: usize, fault_va: usize, batch: usize) -> usize {
+        let (pt, cache, anon) = (&self.pts[p], &self.cache, &self.anon);
+        let resident = |lo: usize, hi: usize| {
+            let list: Vec<(usize, Resident)> = pt
+                .ptes
+                .range(lo..hi)
+                .map(|(&va, m)| {
+                    let v = slot_of(va);
+                    let vma = fault_vma(model.procs[p].prot[v], v);
+                    let index = vma.index_of(va);
+                    let cache_page =
+                        cache_of(cache, anon, v).is_some_and(|c| c.with(|c| c.holds(index, m.frame)));
+                    (va, Resident { kind: vma.kind, flags: m.flags, cache_page })
+                })
+                .collect();
+            list.into_iter()
+        };
+        let victims = self.hands[p].sweep(resident, fault_va, batch);
+        for &va in &victims {
+            self.unmap(model, p, va);
+        }
+        victims.len() + self.cache.borrow_mut().evict_unused(&*self.frames)
+    }
+
+    /// Every frame's count must equal the references the page tables and caches hold, and
+    /// no PTE may let a process write a frame someone else can see.
+    fn check_references(&self) -> Result<(), TestCaseError> {
+        let mut held: BTreeMap<MockFrame, u32> = BTreeMap::new();
+        for pt in &self.pts {
+            for (&va, m) in &pt.ptes {
+                *held.entry(m.frame).or_default() += 1;
+                let (kind, ..) = LAYOUT[slot_of(va)];
+                if m.flags.contains(PteFlags::W) && !kind.is_shared() {
+                    prop_assert_eq!(
+                        self.frames.refcount(m.frame),
+                        1,
+                        "writable private page shared at {:#x}",
+                        va
+                    );
+                }
+            }
+        }
+        for cache in [&self.cache, &self.anon] {
+            let c = cache.borrow();
+            c.check_invariants();
+            for (_, f) in c.cached(0, u64::MAX) {
+                *held.entry(f).or_default() += 1;
+            }
+        }
+        for (&f, &n) in &held {
+            prop_assert_eq!(self.frames.refcount(f), n, "references to {:?}", f);
+        }
+        prop_assert_eq!(self.frames.live(), held.len(), "frames leaked");
+        Ok(())
+    }
+}
+
+/// Runs one access through the simulated CPU, faulting (and reclaiming once on NoMem) as
+/// needed, and checks it against the model.
+fn access(
+    sys: &mut System,
+    model: &mut Model,
+    (p, v, page, acc, off, val): (usize, usize, usize, Access, usize, u8),
+) -> Result<(), TestCaseError> {
+    let (kind, start, pages, first) = LAYOUT[v];
+    let page = page % pages;
+    let index = first as usize + page;
+    // Shared file stores stay below end-of-file: bytes past it are not the file's.
+    let off = if kind == VmaKind::SharedFile && acc == Access::Write && index < model.file_pages() as usize {
+        off % (model.size - index * P).min(P)
+    } else {
+        off
+    };
+    let va = start + page * P;
+    let mut reclaimed = false;
+    for _ in 0..3 {
+        if let Some(m) = sys.pts[p].lookup(va).filter(|m| m.flags.contains(acc.needs())) {
+            if acc == Access::Write {
+                sys.pts[p].set_flags(va, m.flags | PteFlags::A | PteFlags::D);
+                sys.frames.write(m.frame, off, val);
+                model.store(p, v, page, off, val);
+            } else {
+                sys.pts[p].set_flags(va, m.flags | PteFlags::A);
+                prop_assert_eq!(
+                    sys.frames.read(m.frame, off),
+                    model.page(p, v, page)[off],
+                    "load {:#x}+{}",
+                    va,
+                    off
+                );
+            }
+            return Ok(());
+        }
+        match sys.fault(model, p, v, va + off, acc) {
+            Ok(()) => {}
+            Err(FaultError::Kill(reason)) => {
+                prop_assert_eq!(Some(reason), model.kill(p, v, page, acc));
+                return Ok(());
+            }
+            Err(FaultError::NoMem) if !reclaimed => {
+                reclaimed = true;
+                sys.reclaim(model, p, va, crate::UNMAP_BATCH);
+            }
+            Err(FaultError::NoMem) => return Ok(()), // the process would be killed; no change
+            Err(e) => prop_assert!(false, "unexpected {:?}", e),
+        }
+    }
+    prop_assert!(false, "access at {:#x} still faults after a resolved fault", va);
+    Ok(())
+}
+
+fn run(initial_size: usize, prots: [[u8; 4]; 2], ops: Vec<Op>) -> Result<(), TestCaseError> {
+    let frames = MockFrames::new();
+    let data: Vec<u8> = (0..initial_size).map(|i| (i * 7 + i / P) as u8 | 1).collect();
+    let file = VecFile::new(&frames, data.clone());
+    let mut model_file = data;
+    model_file.resize(pages_of(initial_size as u64) as usize * P, 0);
+    let procs = prots.map(|p| ProcModel { prot: p.map(prot_of), ..ProcModel::default() });
+    let mut model = Model { file: model_file, size: initial_size, shared_anon: BTreeMap::new(), procs };
+    let mut sys = System {
+        cache: RefCell::new(PageCache::file(initial_size as u64)),
+        anon: RefCell::new(PageCache::anonymous()),
+        frames,
+        pts: [MockPageTable::new(), MockPageTable::new()],
+        hands: [ClockHand::new(); 2],
+        file,
+    };
+    for op in ops {
+        match op {
+            Op::Access(p, v, page, acc, off, val) => {
+                access(&mut sys, &mut model, (p, v, page, acc, off, val))?
+            }
+            Op::Fork => {
+                let vas: Vec<usize> = sys.pts[1].ptes.keys().copied().collect();
+                vas.into_iter().for_each(|va| sys.unmap(&model, 1, va));
+                for (va, m) in sys.pts[0].ptes.clone() {
+                    let flags = fork_flags(LAYOUT[slot_of(va)].0, m.flags);
+                    sys.frames.share(m.frame);
+                    sys.pts[1].map(va, m.frame, flags).unwrap();
+                    sys.pts[0].set_flags(va, flags);
+                }
+                model.procs[1] = model.procs[0].clone();
+                sys.hands[1] = sys.hands[0];
+            }
+            Op::Unmap(p, v, first, n) => {
+                let (_, start, pages, _) = LAYOUT[v];
+                for page in first.min(pages)..(first + n).min(pages) {
+                    sys.unmap(&model, p, start + page * P);
+                    model.procs[p].private[v].remove(&page);
+                }
+            }
+            Op::Protect(p, v, n) => {
+                let prot = prot_of(n);
+                model.procs[p].prot[v] = prot;
+                let (kind, start, pages, _) = LAYOUT[v];
+                for page in 0..pages {
+                    if let Some(m) = sys.pts[p].lookup(start + page * P) {
+                        sys.pts[p].set_flags(start + page * P, protect_flags(kind, prot, m.flags));
+                    }
+                }
+            }
+            Op::Truncate(per_mille) => {
+                let new = model.size * per_mille as usize / 1000;
+                let keep = pages_of(new as u64) as usize;
+                // As Linux's truncate does, pages wholly past the new end leave every mapping.
+                for p in 0..2 {
+                    for v in [2, 3] {
+                        let (_, start, pages, first) = LAYOUT[v];
+                        for page in keep.saturating_sub(first as usize).min(pages)..pages {
+                            sys.unmap(&model, p, start + page * P);
+                            model.procs[p].private[v].remove(&page);
+                        }
+                    }
+                }
+                sys.cache.borrow_mut().truncate(&*sys.frames, new as u64);
+                sys.file.data.borrow_mut().truncate(new);
+                model.size = new;
+                model.file.truncate(keep * P);
+                model.file[new..].fill(0);
+            }
+            Op::Reclaim(p, fault, batch) => {
+                sys.reclaim(&model, p, 0x3000_0000 + fault * P, batch);
+            }
+            Op::WriteBack => {
+                let done = write_back(&*sys.frames, &sys.cache, &sys.file, 0, u64::MAX);
+                prop_assert_eq!(done.failed, 0);
+            }
+            Op::Limit(limit) => sys.frames.set_limit(limit),
+        }
+        sys.check_references()?;
+    }
+
+    // Every mapped page, whole, against the model.
+    for p in 0..2 {
+        for (&va, m) in &sys.pts[p].ptes {
+            let v = slot_of(va);
+            let page = (va - LAYOUT[v].1) / P;
+            prop_assert!(
+                sys.frames.bytes(m.frame) == model.page(p, v, page),
+                "page {:#x} of process {}",
+                va,
+                p
+            );
+        }
+    }
+    // Teardown: unmap everything, write back, and the file must hold every shared store.
+    for p in 0..2 {
+        let vas: Vec<usize> = sys.pts[p].ptes.keys().copied().collect();
+        vas.into_iter().for_each(|va| sys.unmap(&model, p, va));
+    }
+    write_back(&*sys.frames, &sys.cache, &sys.file, 0, u64::MAX);
+    prop_assert_eq!(sys.cache.borrow().dirty(), 0);
+    prop_assert!(*sys.file.data.borrow() == model.file[..model.size], "file contents after write-back");
+    sys.cache.borrow_mut().drop_all(&*sys.frames);
+    sys.anon.borrow_mut().drop_all(&*sys.frames);
+    prop_assert_eq!(sys.frames.live(), 0, "frames leaked after teardown");
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+    #[test]
+    fn random_faults_match_the_model(
+        size in 0..FILE_PAGES * P,
+        prots in any::<[[u8; 4]; 2]>(),
+        ops in proptest::collection::vec(op(), 1..80),
+    ) {
+        run(size, prots, ops)?;
+    }
+
+    #[test]
+    fn store_heavy_runs_under_tight_memory_match_the_model(
+        size in (FILE_PAGES - 4) * P..FILE_PAGES * P,
+        ops in proptest::collection::vec(op(), 1..120),
+    ) {
+        // Everything writable, a low limit from the start: reclaim and NoMem paths all the time.
+        let mut all = vec![Op::Limit(Some(40))];
+        all.extend(ops);
+        run(size, [[1; 4]; 2], all)?;
+    }
+}

@@ -1,0 +1,182 @@
+//! What happens to mapped pages outside a fault: unmapping one (munmap, exit, exec, reclaim),
+//! writing an object's dirty pages back to its file, and the PTE bits fork and mprotect give
+//! pages that are already mapped.
+//!
+//! This module owns the hand-over of the PTE's D bit to the page cache (the only way stores
+//! through a shared mapping become a dirty page) and the rule that neither fork nor mprotect
+//! ever leaves a private page writable while another mapping or the cache can see it.
+
+use vmspace::Prot;
+
+use crate::decide::VmaKind;
+use crate::fault::FaultVma;
+use crate::flags::PteFlags;
+use crate::reclaim::needs_writeback;
+use crate::traits::{CacheLock, FileBackend, Frames, PageTable};
+
+/// Unmaps the page at `va` of `vma` (whose object's cache is `cache`, `None` for private
+/// anonymous memory) and drops the PTE's frame reference. A shared file page with D set is
+/// marked dirty in the cache first, if it is still the cache's page. Returns whether a page
+/// was mapped there. The caller writes the dirty pages back when it likes ([`write_back`]).
+pub fn unmap_page<F, P, C>(frames: &F, pt: &mut P, vma: &FaultVma, cache: Option<&C>, va: usize) -> bool
+where
+    F: Frames,
+    P: PageTable<F::Frame>,
+    C: CacheLock<F::Frame>,
+{
+    let Some(m) = pt.unmap(va) else { return false };
+    if needs_writeback(vma.kind, m.flags) {
+        if let Some(c) = cache {
+            c.with(|c| c.mark_dirty(vma.index_of(va), m.frame));
+        }
+    }
+    frames.free(m.frame);
+    true
+}
+
+/// Pages [`write_back`] handled.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WriteBack {
+    /// Pages written and now clean (unless stored to again meanwhile).
+    pub written: usize,
+    /// Pages whose write failed; they stay dirty.
+    pub failed: usize,
+}
+
+/// Writes every dirty page of `cache` with index in `[first, end)` to `file`, one at a time,
+/// without holding the cache's lock during a write (so memory use is constant and the writer
+/// may sleep). A page that fails stays dirty and is not retried by this call.
+pub fn write_back<F, C, B>(frames: &F, cache: &C, file: &B, first: u64, end: u64) -> WriteBack
+where
+    F: Frames,
+    C: CacheLock<F::Frame>,
+    B: FileBackend<F::Frame>,
+{
+    let mut done = WriteBack::default();
+    let mut next = first;
+    while let Some((index, f)) = cache.with(|c| c.take_dirty(frames, next, end)) {
+        let ok = file.write_page(index, f).is_ok();
+        cache.with(|c| c.finish_writeback(index, f, ok));
+        frames.free(f);
+        if ok {
+            done.written += 1;
+        } else {
+            done.failed += 1;
+        }
+        next = index + 1;
+    }
+    done
+}
+
+/// The bits both parent and child PTEs get when fork shares a present page of a `kind`
+/// mapping (the child's PTE takes a new frame reference): private pages lose W, so the
+/// first store on either side copies ([`crate::Decision::CopyPresent`]) or, once the other
+/// side is gone, just sets W again; shared pages keep their bits.
+pub fn fork_flags(kind: VmaKind, flags: PteFlags) -> PteFlags {
+    if kind.is_shared() {
+        flags
+    } else {
+        flags - PteFlags::W
+    }
+}
+
+/// The bits a present page of a `kind` mapping gets when mprotect sets the mapping's
+/// protection to `prot`: the new permissions with the old A and D, except that a private
+/// page never gains W here (it may be the cache's page or shared since fork; the next store
+/// faults and [`crate::decide`] copies or sets W as it must).
+pub fn protect_flags(kind: VmaKind, prot: Prot, old: PteFlags) -> PteFlags {
+    let flags = PteFlags::from(prot) | (old & (PteFlags::A | PteFlags::D));
+    if kind.is_shared() {
+        flags
+    } else {
+        flags - PteFlags::W
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cache::{PageCache, PageState};
+    use crate::mock::{MockFrames, MockPageTable, VecFile};
+    use crate::PAGE_SIZE;
+    use alloc::vec;
+    use core::cell::RefCell;
+    use vmspace::VirtRange;
+
+    const URW: PteFlags = PteFlags::from_bits_truncate(0x16);
+
+    fn vma(kind: VmaKind) -> FaultVma {
+        let range = VirtRange::new(0x10_0000, 0x10_0000 + 8 * PAGE_SIZE).unwrap();
+        FaultVma { range, kind, prot: Prot::READ | Prot::WRITE, first_index: 2 }
+    }
+
+    #[test]
+    fn unmap_hands_the_dirty_bit_to_the_cache() {
+        let frames = MockFrames::new();
+        let cache = RefCell::new(PageCache::file(16 * PAGE_SIZE as u64));
+        let f = [frames.alloc().unwrap(), frames.alloc().unwrap()];
+        cache.borrow_mut().insert_run(&*frames, 2, &f);
+        let mut pt = MockPageTable::new();
+        for (k, kind) in [VmaKind::SharedFile, VmaKind::PrivateFile].into_iter().enumerate() {
+            let v = vma(kind);
+            frames.share(f[k]);
+            pt.map(v.va_of(2 + k as u64), f[k], URW | PteFlags::D).unwrap();
+            assert!(unmap_page(&*frames, &mut pt, &v, Some(&cache), v.va_of(2 + k as u64)));
+            assert!(!unmap_page(&*frames, &mut pt, &v, Some(&cache), v.va_of(2 + k as u64)));
+        }
+        assert_eq!(cache.borrow().state(2), Some(PageState::Dirty), "shared + D");
+        assert_eq!(cache.borrow().state(3), Some(PageState::Clean), "private: D means nothing");
+        cache.borrow_mut().drop_all(&*frames);
+        assert_eq!(frames.live(), 0);
+    }
+
+    #[test]
+    fn write_back_writes_dirty_pages_and_keeps_failures_dirty() {
+        let frames = MockFrames::new();
+        let file = VecFile::new(&frames, vec![0; 3 * PAGE_SIZE + 10]);
+        let cache = RefCell::new(PageCache::file(file.size()));
+        let f: [_; 4] = core::array::from_fn(|_| frames.alloc().unwrap());
+        for (k, &x) in f.iter().enumerate() {
+            frames.fill(x, &[k as u8 + 1; PAGE_SIZE]);
+        }
+        cache.borrow_mut().insert_run(&*frames, 0, &f);
+        for k in [0, 1, 3] {
+            cache.borrow_mut().mark_dirty(k, f[k as usize]);
+        }
+        assert_eq!(write_back(&*frames, &cache, &file, 1, 4), WriteBack { written: 2, failed: 0 });
+        let data = file.data.borrow().clone();
+        assert_eq!(data.len(), 3 * PAGE_SIZE + 10, "write-back never grows the file");
+        assert!(data[..PAGE_SIZE].iter().all(|&b| b == 0), "page 0 was outside the range");
+        assert!(data[PAGE_SIZE..2 * PAGE_SIZE].iter().all(|&b| b == 2));
+        assert!(data[2 * PAGE_SIZE..3 * PAGE_SIZE].iter().all(|&b| b == 0), "page 2 was clean");
+        assert!(data[3 * PAGE_SIZE..].iter().all(|&b| b == 4));
+        file.fail_writes.set(true);
+        assert_eq!(write_back(&*frames, &cache, &file, 0, 4), WriteBack { written: 0, failed: 1 });
+        assert_eq!((cache.borrow().dirty(), cache.borrow().writeback()), (1, 0));
+        cache.borrow_mut().drop_all(&*frames);
+        assert_eq!(frames.live(), 0);
+    }
+
+    #[test]
+    fn fork_takes_w_from_private_pages_only() {
+        let f = URW | PteFlags::A | PteFlags::D;
+        assert_eq!(fork_flags(VmaKind::PrivateAnon, f), f - PteFlags::W);
+        assert_eq!(fork_flags(VmaKind::PrivateFile, f), f - PteFlags::W);
+        assert_eq!(fork_flags(VmaKind::SharedAnon, f), f);
+        assert_eq!(fork_flags(VmaKind::SharedFile, f), f);
+    }
+
+    #[test]
+    fn mprotect_never_makes_a_private_page_writable() {
+        let old = PteFlags::U | PteFlags::R | PteFlags::A | PteFlags::D;
+        let rw = Prot::READ | Prot::WRITE;
+        assert_eq!(protect_flags(VmaKind::PrivateAnon, rw, old), old);
+        assert_eq!(protect_flags(VmaKind::PrivateFile, rw, old), old);
+        assert_eq!(protect_flags(VmaKind::SharedFile, rw, old), old | PteFlags::W);
+        assert_eq!(
+            protect_flags(VmaKind::SharedAnon, Prot::NONE, old),
+            PteFlags::U | PteFlags::A | PteFlags::D
+        );
+        assert_eq!(protect_flags(VmaKind::PrivateAnon, Prot::READ, URW), URW - PteFlags::W);
+    }
+}
