@@ -118,18 +118,36 @@ fn splits() -> i32 {
         }
         n += 1;
     }
+    // Some whole mappings go first (never a split), so that some splits have room.
+    let freed = 32.min(n);
+    if unmap(lo, 3 * PG * freed) != 0 {
+        return 1;
+    }
     let mut split = 0;
-    for i in 0..n {
-        match unmap(lo + 3 * PG * i + PG, PG) {
+    for i in freed..n {
+        let middle = lo + 3 * PG * i + PG;
+        match unmap(middle, PG) {
             0 => split += 1,
-            -1 => break,
+            -1 => {
+                // SAFETY: MAP_FIXED over the middle page of our own mapping, holding nothing.
+                let r =
+                    unsafe { sys::mmap(middle, PG, RW, MAP_PRIVATE | MAP_ANONYMOUS | abi::MAP_FIXED, -1, 0) };
+                if r != -1 {
+                    println!(
+                        "fuzz: oom splits: MAP_FIXED splitting a mapping returned {:#x} at the reserve",
+                        r
+                    );
+                    return 1;
+                }
+                break;
+            }
             r => {
                 println!("fuzz: oom splits: munmap returned {}", r);
                 return 1;
             }
         }
     }
-    println!("fuzz: oom splits: {} mappings, {} splits before munmap -1", n, split);
+    println!("fuzz: oom splits: {} mappings, {} splits before munmap -1 (MAP_FIXED too)", n, split);
     if unmap(lo, 3 * PG * n) != 0 {
         return 1;
     }

@@ -3,7 +3,7 @@
 //! is memory (only the faulting process dies, and all its pages come back).
 
 use crate::util::{self, TestResult, PG, RW};
-use ulib::abi::{MAP_ANONYMOUS, MAP_PRIVATE, MAP_SHARED};
+use ulib::abi::{MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, MAP_SHARED};
 
 /// Most mappings tried before giving up on finding the limit.
 const MAX_TRIES: usize = 400_000;
@@ -62,7 +62,8 @@ pub fn fault_oom() -> TestResult {
 /// Issue 10 item 1: three-page mappings until mmap fails, then the middle page of each
 /// unmapped (each munmap splits a mapping, which costs the kernel heap like a new mapping)
 /// until munmap fails. It must fail cleanly with -1 and change nothing (the mapping it was
-/// asked to split is whole and usable), never panic the kernel; unmapping everything then
+/// asked to split is whole and usable), never panic the kernel, and so must a MAP_FIXED
+/// over that page (which would split the mapping as well); unmapping everything then
 /// works and gives every page back (checked once the process that did it is gone, as
 /// page-table pages go only then).
 pub fn split_exhaust() -> TestResult {
@@ -123,6 +124,18 @@ fn split_until_refused() -> TestResult {
                 let want = u8::from(i % 1024 == 0);
                 // SAFETY: the refused munmap left the page mapped; if not, the kernel kills us.
                 ensure!(unsafe { util::load_byte(middle) } == want, "a failed munmap lost the page's data");
+                // MAP_FIXED over the same page would split the mapping too: refused alike.
+                let r = util::raw_mmap(middle, PG, RW, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+                ensure!(
+                    r == -1,
+                    "MAP_FIXED over the middle page with the heap at its reserve returned {:#x}",
+                    r
+                );
+                let now = util::kstat(ulib::abi::kstat::MAPPINGS)?;
+                ensure!(now == maps, "a failed MAP_FIXED changed the mapping count from {} to {}", maps, now);
+                // SAFETY: as above.
+                let kept = unsafe { util::load_byte(middle) } == want;
+                ensure!(kept, "a failed MAP_FIXED lost the page's data");
                 refused = Some(i);
                 break;
             }
