@@ -25,6 +25,12 @@ const EHDR_SIZE: usize = 64;
 const PHDR_SIZE: usize = 56;
 /// More program headers than this is not a program we load.
 const MAX_PHNUM: usize = 64;
+/// Heap a program gets room for at least, between its stack and the mmap area.
+const MIN_HEAP: usize = 1 << 20;
+/// Highest end of a loadable segment: the guard page, the stack and [`MIN_HEAP`] must still
+/// fit below `HEAP_LIMIT`, where the mmap area begins, so that no mapping is ever placed over
+/// the stack or heap.
+const IMAGE_LIMIT: usize = HEAP_LIMIT - (1 + crate::param::USERSTACK) * PGSIZE - MIN_HEAP;
 
 fn u16_at(b: &[u8], o: usize) -> u16 {
     u16::from_le_bytes([b[o], b[o + 1]])
@@ -89,7 +95,7 @@ fn parse(ip: &mut fs::InodeGuard<'_>) -> Result<(usize, alloc::vec::Vec<Segment>
             memsz: u64_at(&ph, 40) as usize,
         };
         let end = s.vaddr.checked_add(s.memsz).ok_or(Errno::NoExec)?;
-        if !s.vaddr.is_multiple_of(PGSIZE) || s.memsz < s.filesz || end > HEAP_LIMIT || s.memsz == 0 {
+        if !s.vaddr.is_multiple_of(PGSIZE) || s.memsz < s.filesz || end > IMAGE_LIMIT || s.memsz == 0 {
             return Err(Errno::NoExec);
         }
         if (s.offset as usize).checked_add(s.filesz).is_none_or(|e| e > u32::MAX as usize) {

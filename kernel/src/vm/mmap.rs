@@ -65,6 +65,8 @@ pub fn mmap(
     };
     let space = proc::current_space();
     let heap_top = page_round_up(space.brk);
+    // Never place a mapping over the image, stack or heap, even if they reach the mmap area.
+    let lowest = MMAP_BASE.max(heap_top);
     let start = match req.placement {
         Placement::Fixed { addr, replace } => {
             let range = VirtRange::from_start_len(addr, req.len).ok_or(Errno::NoMem)?;
@@ -75,14 +77,20 @@ pub fn mmap(
                 if !replace {
                     return Err(Errno::Exist);
                 }
+                // Replacing the middle of a mapping leaves two pieces around the new one:
+                // charge the extra piece too, and fail before anything is unmapped.
+                if splits_one_vma(space, range) && !crate::mm::heap::has_room_for_user(2 * MAPPING_HEAP_COST)
+                {
+                    return Err(Errno::NoMem);
+                }
                 unmap(space, range);
             }
             addr
         }
         Placement::Hint(h) => {
-            space.vmas.find_gap(req.len, Some(h), MMAP_BASE, abi::USER_TOP).ok_or(Errno::NoMem)?
+            space.vmas.find_gap(req.len, Some(h), lowest, abi::USER_TOP).ok_or(Errno::NoMem)?
         }
-        Placement::Any => space.vmas.find_gap(req.len, None, MMAP_BASE, abi::USER_TOP).ok_or(Errno::NoMem)?,
+        Placement::Any => space.vmas.find_gap(req.len, None, lowest, abi::USER_TOP).ok_or(Errno::NoMem)?,
     };
     let range = VirtRange::from_start_len(start, req.len).ok_or(Errno::NoMem)?;
     space.vmas.insert(Vma::new(range, req.prot, req.share, backing)).map_err(|_| Errno::Exist)?;
@@ -98,14 +106,32 @@ pub fn mmap(
 }
 
 /// `munmap(addr, len)`: addr page-aligned, len > 0; unmapped parts of the range are fine.
+///
+/// A range strictly inside one mapping splits it in two, which costs kernel heap like a new
+/// mapping: when the heap is down to its reserve that munmap fails [NoMem] and changes
+/// nothing (as Linux fails one that would pass its map-count limit).
 pub fn munmap(addr: usize, len: usize) -> Result<usize, Errno> {
     if !addr.is_multiple_of(PGSIZE) || len == 0 {
         return Err(Errno::Inval);
     }
     let end = addr.checked_add(len).map(page_round_up).filter(|&e| e <= abi::USER_TOP).ok_or(Errno::Inval)?;
     let range = VirtRange::new(addr, end).ok_or(Errno::Inval)?;
-    unmap(proc::current_space(), range);
+    let space = proc::current_space();
+    if splits_one_vma(space, range) && !crate::mm::heap::has_room_for_user(MAPPING_HEAP_COST) {
+        return Err(Errno::NoMem);
+    }
+    unmap(space, range);
     Ok(0)
+}
+
+/// True when `range` lies strictly inside one mapping, so that removing it leaves a piece on
+/// each side: the only unmap that adds a VMA (and a gap) to the set. Any other unmap only
+/// trims or removes mappings, which frees heap.
+fn splits_one_vma(space: &AddressSpace, range: VirtRange) -> bool {
+    space
+        .vmas
+        .find(range.start())
+        .is_some_and(|v| v.range().start() < range.start() && range.end() < v.range().end())
 }
 
 /// Removes every mapped page of `range` from `space`, writing back dirty shared file pages.

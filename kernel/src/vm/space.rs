@@ -268,7 +268,9 @@ impl AddressSpace {
 
     /// Changes the program break by `delta` bytes. Growth is eager (pages allocated now) or
     /// lazy (pages appear on first touch); shrinking frees the pages above the new break.
-    /// Returns the old break.
+    /// Returns the old break. A shrink by more than the whole size (`brk + delta < 0`)
+    /// changes nothing and returns the old break, as xv6 does (ABI.md); a shrink below the
+    /// heap start, into the stack or image, fails.
     pub fn sbrk(&mut self, delta: isize, lazy: bool) -> Result<usize, Errno> {
         let old = self.brk;
         if delta >= 0 {
@@ -286,8 +288,12 @@ impl AddressSpace {
             }
             self.brk = new;
         } else {
-            let shrink = delta.unsigned_abs();
-            let new = old.checked_sub(shrink).filter(|&n| n >= self.heap_start).ok_or(Errno::Inval)?;
+            // xv6 computes `sz + n` unsigned: past zero it wraps, looks like growth, and its
+            // deallocator leaves the size alone.
+            let Some(new) = old.checked_sub(delta.unsigned_abs()) else { return Ok(old) };
+            if new < self.heap_start {
+                return Err(Errno::Inval);
+            }
             self.free_range(new, old);
             self.brk = new;
         }

@@ -359,3 +359,94 @@ pub fn huge_anon() -> TestResult {
     unmap(a, LEN)?;
     all_kill("a huge mapping after munmap", &[a + LEN / 2 + 12345])
 }
+
+/// The program of [`image_top`]: `s0 = mmap(0, 8192, PROT_READ|PROT_WRITE,
+/// MAP_PRIVATE|MAP_ANONYMOUS, -1, 0); exit(s0 < sbrk(0, 1))`, so it exits with 1 when the
+/// kernel placed the mapping over its image, stack or heap.
+const MMAP_BELOW_BRK: [u32; 16] = [
+    0x0000_0513, // li   a0, 0
+    0x0000_25b7, // lui  a1, 2          (8192)
+    0x0030_0613, // li   a2, 3          (PROT_READ | PROT_WRITE)
+    0x0220_0693, // li   a3, 0x22       (MAP_PRIVATE | MAP_ANONYMOUS)
+    0xfff0_0713, // li   a4, -1
+    0x0000_0793, // li   a5, 0
+    0x0160_0893, // li   a7, 22         (mmap)
+    0x0000_0073, // ecall
+    0x0005_0413, // mv   s0, a0
+    0x0000_0513, // li   a0, 0
+    0x0010_0593, // li   a1, 1
+    0x00c0_0893, // li   a7, 12         (sbrk)
+    0x0000_0073, // ecall
+    0x00a4_3533, // sltu a0, s0, a0
+    0x0020_0893, // li   a7, 2          (exit)
+    0x0000_0073, // ecall
+];
+
+/// A static RISC-V ELF64 executable with one read+execute segment at `vaddr` (entry there)
+/// holding `code`, `memsz` bytes long in memory.
+fn tiny_elf(vaddr: u64, memsz: u64, code: &[u32]) -> Vec<u8> {
+    const CODE_AT: usize = 64 + 56;
+    let mut e = alloc::vec![0u8; CODE_AT];
+    e[..8].copy_from_slice(&[0x7f, b'E', b'L', b'F', 2, 1, 1, 0]);
+    let put16 = |e: &mut [u8], at: usize, v: u16| e[at..at + 2].copy_from_slice(&v.to_le_bytes());
+    let put32 = |e: &mut [u8], at: usize, v: u32| e[at..at + 4].copy_from_slice(&v.to_le_bytes());
+    let put64 = |e: &mut [u8], at: usize, v: u64| e[at..at + 8].copy_from_slice(&v.to_le_bytes());
+    put16(&mut e, 16, 2); // ET_EXEC
+    put16(&mut e, 18, 0xf3); // EM_RISCV
+    put32(&mut e, 20, 1);
+    put64(&mut e, 24, vaddr); // entry
+    put64(&mut e, 32, 64); // program headers right after this header
+    put16(&mut e, 52, 64);
+    put16(&mut e, 54, 56);
+    put16(&mut e, 56, 1);
+    let filesz = (code.len() * 4) as u64;
+    put32(&mut e, 64, 1); // PT_LOAD
+    put32(&mut e, 64 + 4, 5); // R | X
+    put64(&mut e, 64 + 8, CODE_AT as u64);
+    put64(&mut e, 64 + 16, vaddr);
+    put64(&mut e, 64 + 24, vaddr);
+    put64(&mut e, 64 + 32, filesz);
+    put64(&mut e, 64 + 40, memsz);
+    put64(&mut e, 64 + 48, PG as u64);
+    for w in code {
+        e.extend_from_slice(&w.to_le_bytes());
+    }
+    e
+}
+
+/// Issue 10 item 3: exec refuses a program whose image leaves no room below the mmap area
+/// for its guard page, stack and some heap (its stack would lie in the mmap area, where mmap
+/// could hand it out); a program ending just low enough runs, and mmap places its mapping
+/// at or above its break.
+pub fn image_top() -> TestResult {
+    const NAME: &str = "mmimagetop";
+    util::clean(&[NAME]);
+    let top = MMAP_AREA as u64;
+    let refused = [
+        ("ending at the mmap area", top - PG as u64),
+        ("ending where only the guard and stack fit", top - 3 * PG as u64),
+        ("leaving 4 KiB of heap", top - 4 * PG as u64),
+    ];
+    for (what, vaddr) in refused {
+        util::write_file(NAME, &tiny_elf(vaddr, PG as u64, &MMAP_BELOW_BRK))?;
+        let s = util::in_child(|| ulib::process::exec(NAME, &[NAME]).0 as i32)?;
+        ensure!(
+            s == -1,
+            "exec of a program {} ({:#x}) gave status {}, expected -1 (refused)",
+            what,
+            vaddr,
+            s
+        );
+    }
+    // Guard page, stack page and 1 MiB of heap fit exactly.
+    let vaddr = top - (3 * PG as u64) - (1 << 20);
+    util::write_file(NAME, &tiny_elf(vaddr, PG as u64, &MMAP_BELOW_BRK))?;
+    let s = util::in_child(|| ulib::process::exec(NAME, &[NAME]).0 as i32)?;
+    ensure!(
+        s == 0,
+        "the program at {:#x} exited with {} (1: mmap placed a mapping below its break)",
+        vaddr,
+        s
+    );
+    util::remove(NAME)
+}

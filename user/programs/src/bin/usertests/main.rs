@@ -109,6 +109,7 @@ static CASES: &[Case] = &[
     case("sbrklazy", mem::sbrk_lazy),
     case("sbrklazyargs", mem::sbrk_lazy_syscall),
     case("sbrknegative", mem::sbrk_negative),
+    case("sbrkpastzero", mem::sbrk_past_zero),
     case("sbrklazylimit", mem::sbrk_lazy_limit),
     case("stackguard", mem::stack_guard),
     case("stackoverflow", mem::stack_overflow),

@@ -171,6 +171,36 @@ pub fn sbrk_negative() -> TestResult {
     Ok(())
 }
 
+/// sbrk(-(size + 1)), a shrink by more than the whole process, returns the old break and
+/// changes nothing, as on xv6 (whose lazy_copy test relies on it), for both growth types;
+/// every page stays (free pages do not move) and the heap stays usable.
+pub fn sbrk_past_zero() -> TestResult {
+    let page = util::top_page()?;
+    // SAFETY: a store into the page just grown for us.
+    unsafe { util::store_byte(page, 9) };
+    let top = memory::brk();
+    let pages = free()?;
+    for kind in [abi::SBRK_EAGER, abi::SBRK_LAZY] {
+        // SAFETY: if the kernel wrongly shrank the heap, the process dies or the checks below
+        // fail; no allocation happens until they are done.
+        let r = unsafe { sys::sbrk(-(top as isize + 1), kind) };
+        ensure!(
+            r as usize == top,
+            "sbrk(-(size + 1), {}) returned {:#x}, expected the break {:#x}",
+            kind,
+            r,
+            top
+        );
+        ensure!(memory::brk() == top, "the break moved from {:#x} to {:#x}", top, memory::brk());
+    }
+    ensure!(free()? == pages, "sbrk(-(size + 1)) changed the free page count from {}", pages);
+    // SAFETY: the first and last bytes of our own page.
+    ensure!(unsafe { util::load_byte(page) } == 9, "the top heap page lost its contents");
+    // SAFETY: as above.
+    unsafe { util::store_byte(page + PG - 1, 7) };
+    Ok(())
+}
+
 /// Lazy growth by 2 GiB steps fails before reaching the kernel's pages at the top of the
 /// user half, and every success lies below them.
 pub fn sbrk_lazy_limit() -> TestResult {
