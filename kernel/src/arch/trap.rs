@@ -223,7 +223,7 @@ pub fn user_trap_return() -> ! {
         csr::set_sstatus(s);
         csr::set_sepc(tf.epc);
     }
-    let satp = pr.space.as_ref().expect("no address space").pt.satp();
+    let satp = pr.vm().satp();
     let f: extern "C" fn(usize) -> ! =
         // SAFETY: userret is mapped at this trampoline address and takes the satp in a0.
         unsafe { core::mem::transmute(trampoline_va(userret)) };

@@ -150,8 +150,9 @@ impl PageTable {
         Some(old)
     }
 
-    /// Frees every interior table page and the root. Leaf mappings must already be gone.
-    pub fn free_tables(self) {
+    /// Frees every interior table page and the root. Leaf mappings must already be gone;
+    /// the table must not be used afterwards (its owner is being dropped).
+    pub fn free_tables(&mut self) {
         fn free_level(table: PhysAddr) {
             for i in 0..512 {
                 // SAFETY: `table` is an interior table page owned by the page table being freed.

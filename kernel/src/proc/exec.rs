@@ -10,10 +10,11 @@ use crate::arch::trampoline::TrapFrame;
 use crate::fs::{self, log};
 use crate::mm::addr::page_round_up;
 use crate::mm::pagetable::PteFlags;
-use crate::mm::{PhysAddr, VirtAddr, PGSIZE};
+use crate::mm::{PhysAddr, PGSIZE};
 use crate::vm::space::HEAP_LIMIT;
-use crate::vm::AddressSpace;
+use crate::vm::Vm;
 use abi::Errno;
+use alloc::sync::Arc;
 
 const ELF_MAGIC: [u8; 4] = [0x7f, b'E', b'L', b'F'];
 const EM_RISCV: u16 = 0xf3;
@@ -109,27 +110,8 @@ fn parse(ip: &mut fs::InodeGuard<'_>) -> Result<(usize, alloc::vec::Vec<Segment>
     Ok((entry, segs))
 }
 
-/// Physical address of `va` in `space` (which must map it; the space is not the current one).
-fn phys(space: &mut AddressSpace, va: usize) -> Result<PhysAddr, Errno> {
-    let pte = space.pt.lookup(VirtAddr(va & !(PGSIZE - 1))).ok_or(Errno::NoMem)?;
-    Ok(PhysAddr(pte.pa().0 + va % PGSIZE))
-}
-
-/// Copies `src` into `space` at `va` (the pages must be mapped).
-fn copy_into(space: &mut AddressSpace, va: usize, src: &[u8]) -> Result<(), Errno> {
-    let mut done = 0;
-    while done < src.len() {
-        let pa = phys(space, va + done)?;
-        let n = (PGSIZE - (va + done) % PGSIZE).min(src.len() - done);
-        // SAFETY: `pa` lies in a page freshly mapped in the new space, owned by nobody else.
-        unsafe { core::ptr::copy_nonoverlapping(src.as_ptr().add(done), pa.as_ptr::<u8>(), n) };
-        done += n;
-    }
-    Ok(())
-}
-
 /// Loads the segments of the program into `space`; returns the end of the highest one.
-fn load(space: &mut AddressSpace, ip: &mut fs::InodeGuard<'_>, segs: &[Segment]) -> Result<usize, Errno> {
+fn load(vm: &Vm, ip: &mut fs::InodeGuard<'_>, segs: &[Segment]) -> Result<usize, Errno> {
     let mut top = 0;
     let mut chunk = alloc::vec![0u8; PGSIZE];
     for s in segs {
@@ -140,12 +122,12 @@ fn load(space: &mut AddressSpace, ip: &mut fs::InodeGuard<'_>, segs: &[Segment])
         if s.flags & PF_X != 0 {
             flags |= PteFlags::X;
         }
-        space.alloc_range(s.vaddr, s.vaddr + s.memsz, flags)?;
+        vm.map_zeroed(s.vaddr, s.vaddr + s.memsz, flags)?;
         let mut done = 0;
         while done < s.filesz {
             let n = (s.filesz - done).min(PGSIZE - (s.vaddr + done) % PGSIZE);
             read_exact(ip, s.offset + done as u32, &mut chunk[..n])?;
-            copy_into(space, s.vaddr + done, &chunk[..n])?;
+            vm.write_image(s.vaddr + done, &chunk[..n])?;
             done += n;
         }
         top = top.max(s.vaddr + s.memsz);
@@ -155,12 +137,7 @@ fn load(space: &mut AddressSpace, ip: &mut fs::InodeGuard<'_>, segs: &[Segment])
 
 /// Pushes the argument strings and the argv array onto the stack page ending at `sp`.
 /// Returns the new sp (= argv address).
-fn push_args(
-    space: &mut AddressSpace,
-    stack_bottom: usize,
-    mut sp: usize,
-    args: &[&[u8]],
-) -> Result<usize, Errno> {
+fn push_args(vm: &Vm, stack_bottom: usize, mut sp: usize, args: &[&[u8]]) -> Result<usize, Errno> {
     if args.len() > abi::MAXARG {
         return Err(Errno::TooBig);
     }
@@ -170,8 +147,8 @@ fn push_args(
         if sp < stack_bottom {
             return Err(Errno::TooBig);
         }
-        copy_into(space, sp, a)?;
-        copy_into(space, sp + a.len(), &[0])?;
+        vm.write_image(sp, a)?;
+        vm.write_image(sp + a.len(), &[0])?;
         ptrs[i] = sp as u64;
     }
     let table = (args.len() + 1) * 8;
@@ -180,13 +157,13 @@ fn push_args(
         return Err(Errno::TooBig);
     }
     for (i, p) in ptrs[..=args.len()].iter().enumerate() {
-        copy_into(space, sp + i * 8, &p.to_le_bytes())?;
+        vm.write_image(sp + i * 8, &p.to_le_bytes())?;
     }
     Ok(sp)
 }
 
 /// Builds the new image from the file at `path`.
-fn build(path: &[u8], args: &[&[u8]], tf: PhysAddr) -> Result<(AddressSpace, usize, usize), Errno> {
+fn build(path: &[u8], args: &[&[u8]], tf: PhysAddr) -> Result<(Arc<Vm>, usize, usize), Errno> {
     log::begin_op();
     let r = (|| {
         let ip = fs::namei(path)?;
@@ -195,48 +172,34 @@ fn build(path: &[u8], args: &[&[u8]], tf: PhysAddr) -> Result<(AddressSpace, usi
             return Err(Errno::NoExec);
         }
         let (entry, segs) = parse(&mut g)?;
-        let mut space = AddressSpace::new(tf)?;
-        match load(&mut space, &mut g, &segs) {
-            Ok(top) => Ok((space, entry, top)),
-            Err(e) => {
-                space.destroy();
-                Err(e)
-            }
-        }
+        let vm = Vm::new(tf)?;
+        let top = load(&vm, &mut g, &segs)?;
+        Ok((vm, entry, top))
     })();
     log::end_op();
-    let (mut space, entry, top) = r?;
+    let (vm, entry, top) = r?;
     let guard = page_round_up(top);
     let stack_bottom = guard + PGSIZE;
     let stack_top = stack_bottom + crate::param::USERSTACK * PGSIZE;
-    let sp = space
-        .alloc_range(stack_bottom, stack_top, PteFlags::R | PteFlags::W)
-        .and_then(|_| push_args(&mut space, stack_bottom, stack_top, args));
-    match sp {
-        Ok(sp) => {
-            space.heap_start = stack_top;
-            space.brk = stack_top;
-            Ok((space, entry, sp))
-        }
-        Err(e) => {
-            space.destroy();
-            Err(e)
-        }
-    }
+    vm.map_zeroed(stack_bottom, stack_top, PteFlags::R | PteFlags::W)?;
+    let sp = push_args(&vm, stack_bottom, stack_top, args)?;
+    vm.set_heap_start(stack_top);
+    Ok((vm, entry, sp))
 }
 
 /// Replaces the current process's program with the one at `path`, with arguments `args`
 /// (kernel copies). On success returns argc; the process resumes at the new entry point.
 pub fn exec(path: &[u8], args: &[&[u8]]) -> Result<usize, Errno> {
     let pr = current_private();
-    let (space, entry, sp) = build(path, args, pr.trapframe)?;
+    let (vm, entry, sp) = build(path, args, pr.trapframe)?;
     let name = path.rsplit(|&c| c == b'/').next().unwrap_or(path);
     pr.name = [0; 16];
     let n = name.len().min(15);
     pr.name[..n].copy_from_slice(&name[..n]);
-    if let Some(mut old) = pr.space.replace(space) {
-        crate::vm::mmap::unmap_all(&mut old);
-        old.destroy();
+    // The old image's mappings go (dirty shared pages written back); a reader still holding
+    // the old space finds it torn down.
+    if let Some(old) = super::set_vm(super::current(), pr, Some(vm)) {
+        old.tear_down();
     }
     // SAFETY: the trap frame page belongs to this process.
     let tf = unsafe { &mut *pr.trapframe.as_ptr::<TrapFrame>() };

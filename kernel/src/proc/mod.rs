@@ -1,27 +1,22 @@
 //! Processes: the process table, creation (`fork`, the first process), termination (`exit`,
 //! `wait`, `kill`) and access to the current process. Scheduling, sleep and wakeup are in
-//! `sched.rs`; loading programs is in `exec.rs`; the space lock is in `spacelock.rs`.
+//! `sched.rs`; loading programs is in `exec.rs`.
 //!
 //! # Lock order
-//! `WAIT_LOCK` → a process's `lock` → (address space, owned by the process) → inode sleep lock
-//! → log → buffer sleep lock → a page cache's page map → disk / frame / heap spinlocks. A
-//! process's `space_lock` comes before everything its holder then does (its own `lock`,
-//! inodes, the log...) and is never held together with `WAIT_LOCK` or with another process's
-//! `space_lock`.
-//! A process's `lock` guards its `state`, `chan`, `killed`, `xstate` and `pid`; `WAIT_LOCK`
-//! guards every `parent` link. The rest of a process (`ProcPrivate`) is touched only by the
-//! process itself, or by a parent/allocator while the process cannot run (unused, embryo or
-//! zombie) — with one exception: [`with_space`] lets others *read* the process's mappings
-//! while they hold its `space_lock`, which the process holds whenever it changes them
-//! (mmap, munmap, exec, exit).
+//! `WAIT_LOCK` → a process's `lock`; and, for a process in a system call or fault: its
+//! address space's lock (`vm::Vm`) → inode sleep lock → log → buffer sleep lock → a page
+//! cache's page map → disk / frame / heap spinlocks. A `Vm` lock is never held together with
+//! `WAIT_LOCK`, a process lock or another process's `Vm` lock.
+//! A process's `lock` guards its `state`, `chan`, `killed`, `xstate`, `pid` and the shared
+//! handle on its address space (`vm`, for readers: [`vm_of`]); `WAIT_LOCK` guards every
+//! `parent` link. The rest of a process (`ProcPrivate`) is touched only by the process
+//! itself, or by a parent/allocator while the process cannot run (unused, embryo or zombie).
 
 mod exec;
 mod sched;
-mod spacelock;
 
 pub use exec::exec;
 pub use sched::{scheduler, sleep, wakeup, yield_now};
-pub use spacelock::{SpaceGuard, SpaceLock};
 
 use crate::arch::cpu;
 use crate::arch::switch::Context;
@@ -31,7 +26,7 @@ use crate::fs::Inode;
 use crate::mm::{frame, kvm, PhysAddr};
 use crate::param::{NOFILE, NPROC};
 use crate::sync::SpinLock;
-use crate::vm::AddressSpace;
+use crate::vm::Vm;
 use abi::Errno;
 use alloc::sync::Arc;
 use core::cell::UnsafeCell;
@@ -56,6 +51,9 @@ pub struct ProcShared {
     /// Exit status for the parent's `wait`.
     pub xstate: i32,
     pub pid: i32,
+    /// The process's address space, for readers from outside (`vmmaps`, Ctrl-P): set with
+    /// `ProcPrivate::vm` by creation, fork and exec, cleared when the slot is freed.
+    vm: Option<Arc<Vm>>,
 }
 
 /// The part of a process only it (or someone it cannot run against) touches.
@@ -64,7 +62,8 @@ pub struct ProcPrivate {
     pub kstack: usize,
     /// The trap frame page (physical; mapped at TRAPFRAME in the user space).
     pub trapframe: PhysAddr,
-    pub space: Option<AddressSpace>,
+    /// The address space (the same object as `ProcShared::vm`).
+    vm: Option<Arc<Vm>>,
     /// Saved kernel registers, for `switch_context`.
     pub context: Context,
     pub ofile: [Option<Arc<File>>; NOFILE],
@@ -72,11 +71,18 @@ pub struct ProcPrivate {
     pub name: [u8; 16],
 }
 
+impl ProcPrivate {
+    /// The address space.
+    ///
+    /// # Panics
+    /// If the process has none (a kernel bug: every process has one from creation to reaping).
+    pub fn vm(&self) -> &Vm {
+        self.vm.as_deref().expect("process without address space")
+    }
+}
+
 pub struct Proc {
     pub lock: SpinLock<ProcShared>,
-    /// Held by the process while it changes its set of mappings or replaces its address
-    /// space, and by readers of that set from outside (see [`with_space`]).
-    pub space_lock: SpaceLock,
     /// Slot index of the parent; guarded by `WAIT_LOCK`.
     parent: UnsafeCell<Option<usize>>,
     private: UnsafeCell<ProcPrivate>,
@@ -90,14 +96,13 @@ static PROCS: [Proc; NPROC] = [const {
     Proc {
         lock: SpinLock::new(
             "proc",
-            ProcShared { state: State::Unused, chan: 0, killed: false, xstate: 0, pid: 0 },
+            ProcShared { state: State::Unused, chan: 0, killed: false, xstate: 0, pid: 0, vm: None },
         ),
-        space_lock: SpaceLock::new(),
         parent: UnsafeCell::new(None),
         private: UnsafeCell::new(ProcPrivate {
             kstack: 0,
             trapframe: PhysAddr(0),
-            space: None,
+            vm: None,
             context: Context::zero(),
             ofile: [const { None }; NOFILE],
             cwd: None,
@@ -189,9 +194,16 @@ pub fn current_private() -> &'static mut ProcPrivate {
 /// The address space of the current process.
 ///
 /// # Panics
-/// If the process has none (only during exec's swap, a kernel bug to call then).
-pub fn current_space() -> &'static mut AddressSpace {
-    current_private().space.as_mut().expect("process without address space")
+/// If the process has none (a kernel bug: every process has one from creation to reaping).
+pub fn current_vm() -> Arc<Vm> {
+    current_private().vm.clone().expect("process without address space")
+}
+
+/// Gives process `p` the address space `vm` (creation, exec) and returns the one it had.
+/// The caller is `p` itself or holds it where it cannot run.
+fn set_vm(p: &Proc, pr: &mut ProcPrivate, vm: Option<Arc<Vm>>) -> Option<Arc<Vm>> {
+    p.lock.lock().vm = vm.clone();
+    core::mem::replace(&mut pr.vm, vm)
 }
 
 /// The trap frame of the current process.
@@ -214,21 +226,13 @@ fn alloc_proc() -> Result<&'static Proc, Errno> {
         g.xstate = 0;
         g.chan = 0;
         drop(g);
-        // The slot's last owner left the flag set at exit; readers check the pid first, so
-        // they cannot mistake the new process for the old one meanwhile.
-        p.space_lock.lock().set_torn_down(false);
         // SAFETY: the slot is `Used` by us and cannot run yet.
         let pr = unsafe { p.private() };
         let setup = (|| {
             let tf = frame::alloc().ok_or(Errno::NoMem)?;
             pr.trapframe = tf;
-            match AddressSpace::new(tf) {
-                Ok(s) => {
-                    pr.space = Some(s);
-                    Ok(())
-                }
-                Err(e) => Err(e),
-            }
+            set_vm(p, pr, Some(Vm::new(tf)?));
+            Ok(())
         })();
         if let Err(e) = setup {
             free_proc(p);
@@ -247,9 +251,8 @@ fn alloc_proc() -> Result<&'static Proc, Errno> {
 fn free_proc(p: &Proc) {
     // SAFETY: the process cannot run; we are its allocator or its reaping parent.
     let pr = unsafe { p.private() };
-    if let Some(space) = pr.space.take() {
-        space.destroy();
-    }
+    // A reader may still hold the space (torn down by exit): it is freed with its last handle.
+    drop(set_vm(p, pr, None));
     if pr.trapframe.0 != 0 {
         frame::free(pr.trapframe);
         pr.trapframe = PhysAddr(0);
@@ -283,18 +286,15 @@ pub fn fork() -> Result<i32, Errno> {
     let child = alloc_proc()?;
     // SAFETY: the child cannot run yet; the parent is us.
     let (cp, pp) = unsafe { (child.private(), parent.private()) };
-    let space = pp.space.as_mut().expect("fork: parent has no space");
-    let copy = space.duplicate(cp.trapframe);
-    let new_space = match copy {
-        Ok(s) => s,
+    let copy = pp.vm.as_ref().expect("fork: parent has no space").duplicate(cp.trapframe);
+    let new_vm = match copy {
+        Ok(vm) => vm,
         Err(e) => {
             free_proc(child);
             return Err(e);
         }
     };
-    if let Some(old) = cp.space.replace(new_space) {
-        old.destroy();
-    }
+    drop(set_vm(child, cp, Some(new_vm)));
     // SAFETY: both trap frame pages are live and distinct.
     unsafe {
         let ctf = &mut *cp.trapframe.as_ptr::<TrapFrame>();
@@ -340,13 +340,9 @@ pub fn exit(status: i32) -> ! {
     }
     let pr = current_private();
     // Mappings go first: dirty shared pages are written back while the files are still open.
-    // From here on readers must leave the space alone: the parent frees it without the lock.
-    let mut g = p.space_lock.lock();
-    if let Some(space) = pr.space.as_mut() {
-        crate::vm::mmap::unmap_all(space);
+    if let Some(vm) = pr.vm.clone() {
+        vm.tear_down();
     }
-    g.set_torn_down(true);
-    drop(g);
     for f in pr.ofile.iter_mut() {
         drop(f.take());
     }
@@ -427,72 +423,41 @@ pub fn kill_current(cause: &str, pc: usize, addr: usize) {
     p.set_killed();
 }
 
-/// Runs `f` on the address space of process `pid` (0 means the caller) at a moment when the
-/// process cannot change its set of mappings, and returns what `f` returns. `Ok(None)` when
-/// the process has no space worth reading: it is exiting or a zombie (its mappings are gone),
-/// or still being created by `fork`. Fails with [`Errno::Srch`] when no process has that pid.
-/// May sleep (while the process is in mmap, munmap or exec); `f` must not sleep.
-pub fn with_space<R>(pid: i32, f: impl FnOnce(&AddressSpace) -> R) -> Result<Option<R>, Errno> {
+/// The address space of process `pid` (0 means the caller), for reading its mappings. The
+/// handle keeps the space alive; a process that exits meanwhile tears it down, and the
+/// space's readers then find it empty (`Vm::records` returns `None`). `Ok(None)` when the
+/// process has no space worth reading: it is exiting or a zombie, or still being created by
+/// `fork`. Fails with [`Errno::Srch`] when no process has that pid.
+pub fn vm_of(pid: i32) -> Result<Option<Arc<Vm>>, Errno> {
     let pid = if pid == 0 { current().pid() } else { pid };
-    let p = PROCS
-        .iter()
-        .find(|p| {
-            let g = p.lock.lock();
-            g.pid == pid && g.state != State::Unused
-        })
-        .ok_or(Errno::Srch)?;
-    let guard = p.space_lock.lock();
-    read_space(p, pid, &guard, f)
-}
-
-/// [`with_space`] once the space lock of `p` is held (`guard`): checks that `p` is still the
-/// process `pid` and alive, then lets `f` read its space.
-///
-/// Why this is safe. Everything that changes a process's set of mappings or replaces or frees
-/// its address space either holds its space lock or runs while the process is a zombie or an
-/// embryo: the process's own mmap, munmap and exec take the lock (system-call layer), exit
-/// takes it for the final unmap and then sets `torn_down`, the parent's `wait` frees the space
-/// of a zombie only, and `fork` builds a child's space while the child is an embryo (`Used`).
-/// So with the lock held, a process that is Runnable, Running or Sleeping and not torn down
-/// keeps its `space` and its VMAs until the lock is released; it cannot even exit meanwhile.
-/// What it can still do, on another hart, is take page faults or sbrk: they only write
-/// page-table entries and add interior tables (never freed while the space lives), and the
-/// readers in `vm::stats` load each entry once, seeing it before or after the change.
-fn read_space<R>(
-    p: &Proc,
-    pid: i32,
-    guard: &SpaceGuard<'_>,
-    f: impl FnOnce(&AddressSpace) -> R,
-) -> Result<Option<R>, Errno> {
-    let g = p.lock.lock();
-    if g.pid != pid || g.state == State::Unused {
-        return Err(Errno::Srch);
+    for p in PROCS.iter() {
+        let g = p.lock.lock();
+        if g.pid != pid || g.state == State::Unused {
+            continue;
+        }
+        let alive = matches!(g.state, State::Runnable | State::Running | State::Sleeping);
+        return Ok(if alive { g.vm.clone() } else { None });
     }
-    let alive = matches!(g.state, State::Runnable | State::Running | State::Sleeping);
-    drop(g);
-    if !alive || guard.torn_down() {
-        return Ok(None);
-    }
-    // SAFETY: see above: the `space` field is not written while the lock is held and the
-    // process is alive. Only that field is borrowed (shared); the owner keeps writing the
-    // other fields of its private part.
-    let space = unsafe { &*core::ptr::addr_of!((*p.private.get()).space) };
-    Ok(space.as_ref().map(f))
+    Err(Errno::Srch)
 }
 
 /// Most mappings Ctrl-P lists per process.
 const DUMP_MAPPINGS: usize = 16;
 
 /// Prints one line per process and, under it, its mappings (Ctrl-P). Runs in the console's
-/// interrupt handler, so it never sleeps: a process whose space lock is taken (it is in mmap,
-/// munmap, exec or exit, or someone is reading it) is shown without its mappings.
+/// interrupt handler, so it never sleeps: a process whose address space is locked (it is in
+/// a fault, a system call that touches its memory, exec or exit, or someone is reading it)
+/// is shown without its mappings.
 pub fn dump() {
     crate::println!();
     for p in PROCS.iter() {
         // Peek without locking: this is a debugging aid and must not deadlock.
-        // SAFETY: a racy read of plain-old-data fields for display only.
-        let g = unsafe { p.lock.get_unchecked() };
-        let (pid, state) = (g.pid, g.state);
+        let (pid, state) = {
+            // SAFETY: a racy read of plain-old-data fields for display only; the reference
+            // ends here, before the lock is tried below.
+            let g = unsafe { p.lock.get_unchecked() };
+            (g.pid, g.state)
+        };
         if state == State::Unused {
             continue;
         }
@@ -500,19 +465,19 @@ pub fn dump() {
         if !matches!(state, State::Runnable | State::Running | State::Sleeping) {
             continue;
         }
-        // The heap must not run dry in an interrupt handler (that would panic).
+        // The heap must not run dry in an interrupt handler (that would panic), and a lock
+        // this hart already holds, or one that may sleep, must not be waited for.
         let room = crate::mm::heap::has_room_for_user(DUMP_MAPPINGS * core::mem::size_of::<abi::VmMap>());
-        let guard = if room { p.space_lock.try_lock() } else { None };
-        let Some(guard) = guard else {
+        let vm = if room { p.lock.try_lock().and_then(|g| g.vm.clone()) } else { None };
+        let mut maps = alloc::vec::Vec::new();
+        let total = vm.as_ref().and_then(|vm| {
+            maps.reserve_exact(DUMP_MAPPINGS);
+            vm.try_records(0, DUMP_MAPPINGS, &mut maps)
+        });
+        let Some(total) = total else {
             crate::println!("    (mappings busy)");
             continue;
         };
-        let mut maps = alloc::vec::Vec::with_capacity(DUMP_MAPPINGS);
-        let total = read_space(p, pid, &guard, |space| {
-            crate::vm::stats::mapping_records(space, 0, DUMP_MAPPINGS, &mut maps);
-            space.vmas.len()
-        });
-        drop(guard);
         for m in &maps {
             let prot = crate::vm::stats::prot_text(m.prot);
             let share = if m.shared() { "shared" } else { "private" };
@@ -532,10 +497,8 @@ pub fn dump() {
                 crate::println!("inode {} offset {:#x}", m.inum, m.offset);
             }
         }
-        if let Ok(Some(n)) = total {
-            if n > maps.len() {
-                crate::println!("    ... {} more mappings", n - maps.len());
-            }
+        if total > maps.len() {
+            crate::println!("    ... {} more mappings", total - maps.len());
         }
     }
 }

@@ -49,6 +49,17 @@ impl<T> SleepLock<T> {
         SleepLockGuard { lock: self }
     }
 
+    /// Takes the lock if it is free; never sleeps (an interrupt handler may call it).
+    pub fn try_lock(&self) -> Option<SleepLockGuard<'_, T>> {
+        let mut st = self.state.lock();
+        if st.locked {
+            return None;
+        }
+        st.locked = true;
+        st.pid = proc::current_pid();
+        Some(SleepLockGuard { lock: self })
+    }
+
     fn unlock(&self) {
         let mut st = self.state.lock();
         st.locked = false;

@@ -48,6 +48,20 @@ impl<T> SpinLock<T> {
         SpinLockGuard { lock: self }
     }
 
+    /// Takes the lock if it is free and not held by this hart; never spins (an interrupt
+    /// handler may call it).
+    pub fn try_lock(&self) -> Option<SpinLockGuard<'_, T>> {
+        push_off();
+        if self.holding()
+            || self.locked.compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed).is_err()
+        {
+            pop_off();
+            return None;
+        }
+        self.owner.store(cpu::hart_id(), Ordering::Relaxed);
+        Some(SpinLockGuard { lock: self })
+    }
+
     /// Whether this hart holds the lock. Interrupts must be off.
     pub fn holding(&self) -> bool {
         self.locked.load(Ordering::Relaxed) && self.owner.load(Ordering::Relaxed) == cpu::hart_id()

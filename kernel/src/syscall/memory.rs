@@ -1,6 +1,7 @@
 //! System calls about memory: mmap and munmap, and the extensions kstat (kernel counters) and
-//! vmmaps (a process's mappings). mmap and munmap hold the caller's space lock, so that
-//! `vmmaps` from other processes never sees a set of mappings in the middle of a change.
+//! vmmaps (a process's mappings). Each works through the address space's own methods, which
+//! take its lock, so `vmmaps` from other processes never sees a set of mappings in the middle
+//! of a change.
 
 use super::arg;
 use super::arg_i32;
@@ -12,33 +13,31 @@ use alloc::vec::Vec;
 
 /// `mmap(addr, len, prot, flags, fd, offset)`; see docs/syscalls.md.
 pub fn sys_mmap() -> Result<usize, Errno> {
-    let _space = proc::current().space_lock.lock();
-    crate::vm::mmap::mmap(arg(0), arg(1), arg(2), arg(3), arg_i32(4), arg(5))
+    proc::current_vm().mmap(arg(0), arg(1), arg(2), arg(3), arg_i32(4), arg(5))
 }
 
 /// `munmap(addr, len)`.
 pub fn sys_munmap() -> Result<usize, Errno> {
-    let _space = proc::current().space_lock.lock();
-    crate::vm::mmap::munmap(arg(0), arg(1))
+    proc::current_vm().munmap(arg(0), arg(1))
 }
 
 /// `kstat(counter)`: one kernel counter (`abi::kstat`); fails for an unknown one.
 pub fn sys_kstat() -> Result<usize, Errno> {
     match arg(0) {
-        abi::kstat::MAPPINGS => Ok(proc::current_space().vmas.len()),
+        abi::kstat::MAPPINGS => Ok(proc::current_vm().mapping_count()),
         id => stats::counter(id).map(|v| v as usize).ok_or(Errno::Inval),
     }
 }
 
 /// Records gathered per look at the target's space: bounds the kernel memory one call uses
-/// however many mappings the target has, and how long its space lock is held at a time.
+/// however many mappings the target has, and how long its lock is held at a time.
 const BATCH: usize = 64;
 
 /// `vmmaps(pid, buf, max)`: writes records of the mappings of process `pid` (0: the caller),
 /// lowest address first, at most `max` of them, to `buf`; returns how many mappings the
 /// process has (so `max == 0` asks for the count only, and `buf` is then not used).
 ///
-/// The records are gathered in batches, each under the target's space lock, and copied out
+/// The records are gathered in batches, each under the target's address-space lock, and copied out
 /// with no lock held (the copy may fault pages in). A target that maps or unmaps between two
 /// batches gives records that are each exact but do not form one instant's picture; a
 /// target that exits meanwhile ends the list. Fails for `max < 0` [Inval], no such process
@@ -64,13 +63,10 @@ pub fn sys_vmmaps() -> Result<usize, Errno> {
     let total = loop {
         let want = (max - written).min(BATCH);
         batch.clear();
-        let looked = proc::with_space(pid, |space| {
-            stats::mapping_records(space, next, want, &mut batch);
-            space.vmas.len()
-        });
+        let looked = proc::vm_of(pid).map(|vm| vm.and_then(|vm| vm.records(next, want, &mut batch)));
         let n = match looked {
             Ok(Some(n)) => n,
-            // Exiting, a zombie or not started yet: no mappings (left).
+            // Exiting, a zombie, not started yet or torn down: no mappings (left).
             Ok(None) => return Ok(written),
             // Reaped since an earlier batch: the list simply ends.
             Err(_) if written > 0 => return Ok(written),

@@ -32,7 +32,7 @@ pub fn sys_getpid() -> Result<usize, Errno> {
 pub fn sys_sbrk() -> Result<usize, Errno> {
     let n = arg_i32(0) as isize;
     let lazy = arg(1) == abi::SBRK_LAZY;
-    proc::current_space().sbrk(n, lazy)
+    proc::current_vm().sbrk(n, lazy)
 }
 
 pub fn sys_pause() -> Result<usize, Errno> {
@@ -68,8 +68,6 @@ pub fn sys_exec() -> Result<usize, Errno> {
         args.push(buf);
     }
     let refs: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
-    // exec replaces the address space and unmaps the old one: readers must wait.
-    let _space = proc::current().space_lock.lock();
     proc::exec(path, &refs)
 }
 

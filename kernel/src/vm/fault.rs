@@ -36,10 +36,7 @@ const FAULT_AROUND: usize = 16;
 /// Resolves a fault at user address `va` for an access of kind `access` in the current
 /// process (the trap handler's entry).
 pub fn handle(va: usize, access: Access) -> Result<(), Errno> {
-    if va >= abi::USER_TOP {
-        return Err(Errno::Fault);
-    }
-    proc::current_space().fault_in(va, access)
+    proc::current_vm().fault(va, access)
 }
 
 /// PTE permission bits for a mapping's protection (RISC-V has no write-only pages, so
@@ -71,7 +68,7 @@ fn needed(access: Access) -> PteFlags {
 /// maps it when absent, or gives a private file mapping its own copy of a cached page it maps
 /// read-only (a store). A page already present with the needed permission is left alone.
 /// Fails [Fault] when no mapping covers `page_va` or the access is not allowed.
-pub fn fault_vma(space: &mut AddressSpace, page_va: usize, access: Access) -> Result<(), Errno> {
+pub(super) fn fault_vma(space: &mut AddressSpace, page_va: usize, access: Access) -> Result<(), Errno> {
     let AddressSpace { pt, vmas, .. } = space;
     let vma = vmas.find(page_va).ok_or(Errno::Fault)?;
     let flags = pte_flags(vma.prot);

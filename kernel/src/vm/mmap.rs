@@ -10,11 +10,10 @@ use super::anon::SharedAnon;
 use super::fault;
 use super::fileio;
 use super::space::{AddressSpace, MapObject, MMAP_BASE};
-use super::Access;
+use super::{Access, Vm};
 use crate::mm::addr::page_round_up;
 use crate::mm::pagetable::PteFlags;
 use crate::mm::{frame, VirtAddr, PGSIZE};
-use crate::proc;
 use abi::Errno;
 use alloc::sync::Arc;
 use core::sync::atomic::{AtomicU64, Ordering};
@@ -27,8 +26,29 @@ pub static PAGES_WRITTEN_BACK: AtomicU64 = AtomicU64::new(0);
 /// about 100 bytes) and its gap-index node (64 bytes after the buddy allocator's rounding).
 pub(super) const MAPPING_HEAP_COST: usize = 256;
 
-/// `mmap(addr, len, prot, flags, fd, offset)`.
-pub fn mmap(
+impl Vm {
+    /// `mmap(addr, len, prot, flags, fd, offset)` in this space, for the current process
+    /// (whose descriptor `fd` names the file).
+    pub fn mmap(
+        &self,
+        addr: usize,
+        len: usize,
+        prot: usize,
+        flags: usize,
+        fd: i32,
+        offset: usize,
+    ) -> Result<usize, Errno> {
+        mmap(self, addr, len, prot, flags, fd, offset)
+    }
+
+    /// `munmap(addr, len)` in this space.
+    pub fn munmap(&self, addr: usize, len: usize) -> Result<usize, Errno> {
+        munmap(self, addr, len)
+    }
+}
+
+fn mmap(
+    vm: &Vm,
     addr: usize,
     len: usize,
     prot: usize,
@@ -63,7 +83,8 @@ pub fn mmap(
         }
         Backing::File { file: MapObject::File(f), offset: req.offset }
     };
-    let space = proc::current_space();
+    let mut guard = vm.lock();
+    let space = &mut *guard;
     let heap_top = page_round_up(space.brk);
     // Never place a mapping over the image, stack or heap, even if they reach the mmap area.
     let lowest = MMAP_BASE.max(heap_top);
@@ -107,16 +128,18 @@ pub fn mmap(
 
 /// `munmap(addr, len)`: addr page-aligned, len > 0; unmapped parts of the range are fine.
 ///
+///
 /// A range strictly inside one mapping splits it in two, which costs kernel heap like a new
 /// mapping: when the heap is down to its reserve that munmap fails [NoMem] and changes
 /// nothing (as Linux fails one that would pass its map-count limit).
-pub fn munmap(addr: usize, len: usize) -> Result<usize, Errno> {
+fn munmap(vm: &Vm, addr: usize, len: usize) -> Result<usize, Errno> {
     if !addr.is_multiple_of(PGSIZE) || len == 0 {
         return Err(Errno::Inval);
     }
     let end = addr.checked_add(len).map(page_round_up).filter(|&e| e <= abi::USER_TOP).ok_or(Errno::Inval)?;
     let range = VirtRange::new(addr, end).ok_or(Errno::Inval)?;
-    let space = proc::current_space();
+    let mut guard = vm.lock();
+    let space = &mut *guard;
     if splits_one_vma(space, range) && !crate::mm::heap::has_room_for_user(MAPPING_HEAP_COST) {
         return Err(Errno::NoMem);
     }
@@ -139,7 +162,7 @@ fn splits_one_vma(space: &AddressSpace, range: VirtRange) -> bool {
 /// The VMAs go one at a time, lowest first, so the memory this takes stays constant however
 /// many VMAs the range covers (a process may hold hundreds of thousands, and the kernel heap
 /// may be nearly full just then). O(k log n) for k VMAs in the range.
-pub fn unmap(space: &mut AddressSpace, range: VirtRange) {
+pub(super) fn unmap(space: &mut AddressSpace, range: VirtRange) {
     let mut rest = range;
     loop {
         let first = space.vmas.iter_overlapping(rest).next().map(|v| v.range());
@@ -156,7 +179,7 @@ pub fn unmap(space: &mut AddressSpace, range: VirtRange) {
 }
 
 /// Removes every mapping of `space` (exit, exec).
-pub fn unmap_all(space: &mut AddressSpace) {
+pub(super) fn unmap_all(space: &mut AddressSpace) {
     if let Some(all) = VirtRange::new(0, abi::USER_TOP) {
         unmap(space, all);
     }

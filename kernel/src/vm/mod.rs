@@ -1,8 +1,9 @@
-//! User address spaces and the memory-mapping system: `space` (page table + layout + VMAs),
+//! User address spaces and the memory-mapping system: `vm` (the address space as an object,
+//! [`Vm`], whose methods take its lock), `space` (its state: page table, layout, VMAs),
 //! `fault` (what a page fault maps), `mmap` (mmap, munmap and the shared unmap path),
-//! `pagecache` (shared pages per file or shared anonymous region), `fileio` (what mappings
-//! need from the file system), `reclaim` (freeing file pages when memory runs out), `stats`
-//! (counters and read-only views for `kstat`, `vmmaps` and Ctrl-P).
+//! `pagecache` (the pages of one file, owned by its inode), `anon` (shared anonymous memory),
+//! `fileio` (what mappings need from the file system), `reclaim` (freeing file pages when
+//! memory runs out), `stats` (counters and read-only views for `kstat`, `vmmaps` and Ctrl-P).
 
 pub mod anon;
 pub mod fault;
@@ -12,5 +13,8 @@ pub mod pagecache;
 pub mod reclaim;
 pub mod space;
 pub mod stats;
+#[allow(clippy::module_inception)]
+mod vm;
 
-pub use space::{Access, AddressSpace};
+pub use space::Access;
+pub use vm::Vm;

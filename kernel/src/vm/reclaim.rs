@@ -59,7 +59,7 @@ pub fn alloc_frame() -> Option<PhysAddr> {
 
 /// Frees memory after an allocation for a fault at `fault_va` of `space` (the current
 /// process's) failed. Returns whether any page was freed (the caller then retries).
-pub fn reclaim(space: &mut AddressSpace, fault_va: usize) -> bool {
+pub(super) fn reclaim(space: &mut AddressSpace, fault_va: usize) -> bool {
     let mut n = evict_unused_pages();
     if n < ENOUGH && unmap_clean(space, page_round_down(fault_va)) > 0 {
         n += evict_unused_pages();

@@ -1,5 +1,6 @@
-//! A process's user address space: its page table plus the layout facts the fault handler
-//! needs (where the heap starts and where the program break is).
+//! The state of a process's user address space: its page table, its mappings and the layout
+//! facts the fault handler needs (where the heap starts and where the program break is). It
+//! lives inside a [`super::Vm`], behind the `Vm`'s lock: only the `vm` module reaches it.
 //!
 //! Layout (ABI.md): program image from 0, one guard page, one stack page, then the heap from
 //! `heap_start` up to `brk`. Heap pages may be absent (lazy sbrk); touching one faults it in.
@@ -58,16 +59,18 @@ pub enum Access {
     Exec,
 }
 
-pub struct AddressSpace {
-    pub pt: PageTable,
+pub(super) struct AddressSpace {
+    pub(super) pt: PageTable,
     /// First byte of the heap (just above the stack page).
-    pub heap_start: usize,
+    pub(super) heap_start: usize,
     /// The program break: the heap is [heap_start, brk).
-    pub brk: usize,
+    pub(super) brk: usize,
     /// The mappings, keyed by start address.
-    pub vmas: VmaSet<MapObject>,
+    pub(super) vmas: VmaSet<MapObject>,
     /// Where memory reclaim's clock hand stands in this space (`vm::reclaim`).
-    pub reclaim_cursor: usize,
+    pub(super) reclaim_cursor: usize,
+    /// Every mapping is gone for good (exit, or exec replaced the image): readers see nothing.
+    pub(super) torn_down: bool,
 }
 
 impl AddressSpace {
@@ -83,7 +86,14 @@ impl AddressSpace {
             pt.free_tables();
             return Err(e);
         }
-        Ok(AddressSpace { pt, heap_start: 0, brk: 0, vmas: VmaSet::new(), reclaim_cursor: 0 })
+        Ok(AddressSpace {
+            pt,
+            heap_start: 0,
+            brk: 0,
+            vmas: VmaSet::new(),
+            reclaim_cursor: 0,
+            torn_down: false,
+        })
     }
 
     /// Maps fresh zeroed pages over [start, end) with `flags` (U is added). On failure every
@@ -194,13 +204,7 @@ impl AddressSpace {
                 result = Err(e);
             }
         });
-        match result {
-            Ok(()) => Ok(child),
-            Err(e) => {
-                child.destroy();
-                Err(e)
-            }
-        }
+        result.map(|()| child)
     }
 
     /// Handles a fault at `va`: a page of the heap not yet present is allocated zeroed; a page
@@ -300,9 +304,17 @@ impl AddressSpace {
         Ok(old)
     }
 
+    /// The physical page mapped (for the user) at page `page_va`, if present.
+    pub fn present_page(&mut self, page_va: usize) -> Option<PhysAddr> {
+        let pte = self.pt.lookup(VirtAddr(page_va))?;
+        pte.flags().contains(PteFlags::U).then(|| pte.pa())
+    }
+}
+
+impl Drop for AddressSpace {
     /// Frees every user page and every page-table page. The trap frame page (owned by the
     /// process) is not freed.
-    pub fn destroy(mut self) {
+    fn drop(&mut self) {
         self.for_each_user_page(|_, pte| frame::free(pte.pa()));
         self.pt.unmap(VirtAddr(abi::TRAMPOLINE));
         self.pt.unmap(VirtAddr(abi::TRAPFRAME));

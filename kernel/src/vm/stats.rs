@@ -81,7 +81,7 @@ pub fn counter(id: usize) -> Option<u64> {
 ///
 /// The caller guarantees that the set of mappings of `space` does not change meanwhile (it is
 /// the owner, or holds the owner's space lock); pages may still come and go.
-pub fn mapping_records(space: &AddressSpace, from: usize, max: usize, out: &mut Vec<VmMap>) {
+pub(super) fn mapping_records(space: &AddressSpace, from: usize, max: usize, out: &mut Vec<VmMap>) {
     let Some(rest) = VirtRange::new(from, abi::USER_TOP) else { return };
     let vmas = space.vmas.iter_overlapping(rest).filter(|v| v.range().start() >= from);
     for vma in vmas.take(max) {
@@ -90,7 +90,7 @@ pub fn mapping_records(space: &AddressSpace, from: usize, max: usize, out: &mut 
 }
 
 /// The record describing `vma`, a mapping of `space`.
-pub fn record(space: &AddressSpace, vma: &Vma<MapObject>) -> VmMap {
+pub(super) fn record(space: &AddressSpace, vma: &Vma<MapObject>) -> VmMap {
     let range = vma.range();
     let share = match vma.share {
         Share::Shared => abi::MAP_SHARED,
