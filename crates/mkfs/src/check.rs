@@ -181,8 +181,8 @@ fn check_blocks(img: &mut ImageReader, inodes: &[DiskInode], report: &mut Report
             report.problems.push(Problem::BadType { inum, typ: di.typ });
             continue;
         }
-        let size_ok =
-            di.size as usize <= MAXFILE * BSIZE && (di.typ != T_DIR || di.size as usize % DIRENT_SIZE == 0);
+        let size_ok = di.size as usize <= MAXFILE * BSIZE
+            && (di.typ != T_DIR || (di.size as usize).is_multiple_of(DIRENT_SIZE));
         if !size_ok {
             report.problems.push(Problem::BadSize { inum, size: di.size });
         }

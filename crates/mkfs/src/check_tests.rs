@@ -232,8 +232,7 @@ fn a_directory_named_twice_is_caught() {
 #[test]
 fn a_log_left_full_is_caught() {
     let img = image();
-    let mut header = LogHeader::default();
-    header.n = 1;
+    let mut header = LogHeader { n: 1, ..Default::default() };
     header.blocks[0] = img.sb().inodestart;
     let mut raw = [0u8; BSIZE];
     header.encode(&mut raw);
