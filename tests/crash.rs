@@ -183,11 +183,15 @@ fn crash_point(seed: u64) -> (Vec<String>, String, TempImage) {
         failures.push(format!("the workload failed before the crash:\n{work}"));
     }
     let expect = expectations(&work);
-    let mut summary = format!("seed {seed}: kill after {lines} lines + {delay} ms ({} promises)", expect.len());
+    let mut summary =
+        format!("seed {seed}: kill after {lines} lines + {delay} ms ({} promises)", expect.len());
     if seed % 2 == 1 {
         let mount_delay = rng.below(500);
-        let (out, killed) = boot(&image.path, "echo up", Some((u64::MAX, mount_delay)));
-        summary += &format!(", 2nd boot killed after {mount_delay} ms{}", if killed { "" } else { " (had finished)" });
+        let (out, killed) = boot(&image.path, "echo up", Some((0, mount_delay)));
+        summary += &format!(
+            ", 2nd boot killed after {mount_delay} ms{}",
+            if killed { "" } else { " (had finished)" }
+        );
         let _ = out;
     }
     let (out, _) = boot(&image.path, "echo rebooted", None);
@@ -230,7 +234,11 @@ fn crash_points() {
                 } else {
                     let kept = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("crash-fail-{seed}.img"));
                     let _ = std::fs::copy(&image.path, &kept);
-                    eprintln!("FAIL {summary} (image kept at {})\n  {}", kept.display(), failures.join("\n  "));
+                    eprintln!(
+                        "FAIL {summary} (image kept at {})\n  {}",
+                        kept.display(),
+                        failures.join("\n  ")
+                    );
                     failed.lock().unwrap().push(format!("{summary}:\n  {}", failures.join("\n  ")));
                 }
             });
