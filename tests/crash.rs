@@ -186,7 +186,7 @@ fn crash_point(seed: u64) -> (Vec<String>, String, TempImage) {
     let mut summary =
         format!("seed {seed}: kill after {lines} lines + {delay} ms ({} promises)", expect.len());
     if seed % 2 == 1 {
-        let mount_delay = rng.below(500);
+        let mount_delay = rng.below(1500);
         let (out, killed) = boot(&image.path, "echo up", Some((0, mount_delay)));
         summary += &format!(
             ", 2nd boot killed after {mount_delay} ms{}",
