@@ -28,8 +28,8 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use fsformat::{
     block_path, indirect_get, indirect_set, BlockPath, DiskInode, SuperBlock, BSIZE, DINODE_SIZE,
-    DOUBLE_INDIRECT, IPB, MAXFILE, MAXOPBLOCKS, NADDRS, NDIRECT, NINDIRECT, ROOTINO, SINGLE_INDIRECT,
-    T_FILE, T_FREE,
+    DOUBLE_INDIRECT, IPB, MAXFILE, MAXOPBLOCKS, NADDRS, NDIRECT, NINDIRECT, ROOTINO, SINGLE_INDIRECT, T_FILE,
+    T_FREE,
 };
 
 /// An inode's contents, guarded by its sleep lock.

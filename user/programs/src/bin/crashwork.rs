@@ -70,7 +70,8 @@ fn write_pattern(fd: i32, path: &str, from: usize, size: usize) -> Step {
 /// Creates (or truncates) `path` with `size` bytes of its pattern.
 fn make_file(path: &str, size: usize) -> Step {
     println!("begin {}", path);
-    let fd = fs::open(path, abi::O_CREATE | abi::O_TRUNC | abi::O_WRONLY).map_err(|_| fail("create", path))?;
+    let fd =
+        fs::open(path, abi::O_CREATE | abi::O_TRUNC | abi::O_WRONLY).map_err(|_| fail("create", path))?;
     let r = write_pattern(fd, path, 0, size);
     let _ = fs::close(fd);
     r?;
