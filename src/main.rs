@@ -39,14 +39,18 @@ fn run(opts: &options::Options) -> Result<ExitCode, Error> {
     tools::check_qemu()?;
     let artifacts = build::build_all(&root, false, opts.no_build)?;
     // An interactive boot uses build/fs.img; a `--run` gets an image of its own (removed
-    // afterwards), so concurrent runs never share a disk.
-    let img = match &opts.run {
-        None => image::default_image_path(&root),
-        Some(_) => root.join("build").join(format!("run-{}.img", std::process::id())),
+    // afterwards), so concurrent runs never share a disk. `--image` names a disk that
+    // outlives the run: made only if missing, booted as it is otherwise.
+    let (img, temporary) = match (&opts.image, &opts.run) {
+        (Some(path), _) => (path.clone(), false),
+        (None, None) => (image::default_image_path(&root), false),
+        (None, Some(_)) => (root.join("build").join(format!("run-{}.img", std::process::id())), true),
     };
-    image::make_image(&root, &artifacts, &opts.add, &img, opts.size)?;
+    if opts.image.is_none() || !img.exists() {
+        image::make_image(&root, &artifacts, &opts.add, &img, opts.size)?;
+    }
     let result = boot(opts, &artifacts, &img);
-    if opts.run.is_some() {
+    if temporary {
         let _ = std::fs::remove_file(&img);
     }
     result

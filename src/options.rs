@@ -25,6 +25,8 @@ pub struct Options {
     pub size: ImageSize,
     /// Use the kernel and programs already built.
     pub no_build: bool,
+    /// Boot this image, made only when it does not exist yet, and keep it afterwards.
+    pub image: Option<PathBuf>,
 }
 
 impl Default for Options {
@@ -38,6 +40,7 @@ impl Default for Options {
             timeout: None,
             size: ImageSize::default(),
             no_build: false,
+            image: None,
         }
     }
 }
@@ -69,6 +72,9 @@ options:
   --fs-blocks N     image size in 1024-byte blocks (default 131072 = 128 MiB)
   --inodes N        number of inodes in the image (default 1024)
   --no-build        skip the cargo builds; use the kernel and programs already built
+  --image PATH      boot the image PATH: made (as above) only when it does not exist, used
+                    as it is otherwise, never removed (to boot one disk again, e.g. after a
+                    crash)
   -h, --help        print this text
 
 Without --run, QEMU runs on this terminal: type at the guest's shell, quit with Ctrl-A X.
@@ -107,6 +113,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Request, String> 
             }
             "--fs-blocks" => opts.size.blocks = positive(&name, &value()?)?,
             "--inodes" => opts.size.inodes = positive(&name, &value()?)?,
+            "--image" => opts.image = Some(PathBuf::from(value()?)),
             "--gdb" | "--no-build" if inline.is_some() => return Err(format!("{name} takes no value")),
             "--gdb" => opts.gdb = true,
             "--no-build" => opts.no_build = true,
@@ -167,6 +174,7 @@ mod tests {
             "2000",
             "--inodes=64",
             "--no-build",
+            "--image=x.img",
         ]);
         let want = Options {
             add: vec!["a/b".into(), "c".into()],
@@ -177,6 +185,7 @@ mod tests {
             timeout: Some(Duration::from_secs(30)),
             size: ImageSize { blocks: 2000, inodes: 64 },
             no_build: true,
+            image: Some("x.img".into()),
         };
         assert_eq!(got, Ok(Request::Run(want)));
     }

@@ -247,6 +247,29 @@ pub fn indirect_set(block: &mut [u8], i: usize, v: u32) {
     put_u32(block, i * 4, v)
 }
 
+/// The first bit in `from..to` that is clear in the bitmap block `bits` and, when given, also
+/// in `committed` (the same bitmap block as of the last committed transaction). A block freed
+/// by a transaction that has not committed yet is clear in `bits` but still set in
+/// `committed`: it must not be reused until the free is durable, or a crash could show the
+/// new owner's data inside the old, still-owning file. Bit `i` is bit `i % 8` of byte
+/// `i / 8`; `to` is at most `BPB`.
+pub fn bitmap_find_clear(bits: &[u8], committed: Option<&[u8]>, from: usize, to: usize) -> Option<usize> {
+    let byte = |i: usize| bits[i] | committed.map_or(0, |c| c[i]);
+    let mut i = from;
+    while i < to {
+        let b = byte(i / 8);
+        if b == 0xff && i.is_multiple_of(8) && i + 8 <= to {
+            i += 8;
+            continue;
+        }
+        if b & (1 << (i % 8)) == 0 {
+            return Some(i);
+        }
+        i += 1;
+    }
+    None
+}
+
 /// A directory entry: `struct dirent { ushort inum; char name[14]; }`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Dirent {
@@ -320,6 +343,25 @@ impl LogHeader {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bitmap_search_skips_bits_set_in_either_copy() {
+        let mut bits = [0u8; BSIZE];
+        let mut committed = [0u8; BSIZE];
+        bits[0] = 0xff;
+        bits[1] = 0b0000_0011;
+        assert_eq!(bitmap_find_clear(&bits, None, 0, BPB), Some(10));
+        // Bits 10 and 11 were freed in the open transaction: still set as committed.
+        committed[1] = 0b0000_1111;
+        assert_eq!(bitmap_find_clear(&bits, Some(&committed), 0, BPB), Some(12));
+        assert_eq!(bitmap_find_clear(&bits, Some(&committed), 13, BPB), Some(13));
+        assert_eq!(bitmap_find_clear(&bits, Some(&committed), 0, 12), None);
+        // A full committed copy hides every free bit.
+        let full = [0xffu8; BSIZE];
+        assert_eq!(bitmap_find_clear(&bits, Some(&full), 0, BPB), None);
+        assert_eq!(bitmap_find_clear(&full, None, 5, BPB), None);
+        assert_eq!(bitmap_find_clear(&bits, None, BPB - 1, BPB), Some(BPB - 1));
+    }
 
     // Layout facts checked at compile time.
     const _: () = assert!(12 + NADDRS * 4 == DINODE_SIZE);

@@ -7,8 +7,10 @@
 //! never redefined here.
 #![forbid(unsafe_code)]
 
+mod check;
 mod read;
 
+pub use check::{check_fs, Problem, Report};
 pub use read::{check_image, read_image, ImageReader, Usage};
 
 use fsformat::{
@@ -235,5 +237,7 @@ impl ImageBuilder {
     }
 }
 
+#[cfg(test)]
+mod check_tests;
 #[cfg(test)]
 mod tests;

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 const USAGE: &str = "usage: mkfs [--blocks N] [--inodes N] OUT.img FILE...
+       mkfs check IMAGE   (check an image's consistency; exit 1 on any problem)
   --blocks N   image size in 1024-byte blocks (default 131072 = 128 MiB)
   --inodes N   number of inodes (default 1024)";
 
@@ -56,7 +57,31 @@ fn run(args: Args) -> Result<(), String> {
         .map_err(|e| format!("{}: {e}", args.out.display()))
 }
 
+/// `mkfs check IMAGE`: prints the report; exit status 0 only for a consistent image.
+fn check(path: &Path) -> ExitCode {
+    match mkfs::check_fs(path) {
+        Ok(report) => {
+            println!("{}: {report}", path.display());
+            if report.is_clean() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+        Err(e) => {
+            eprintln!("mkfs: {}: {e}", path.display());
+            ExitCode::FAILURE
+        }
+    }
+}
+
 fn main() -> ExitCode {
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    if let [cmd, image] = argv.as_slice() {
+        if cmd == "check" {
+            return check(Path::new(image));
+        }
+    }
     let args = match parse(std::env::args().skip(1)) {
         Ok(a) => a,
         Err(msg) if msg.is_empty() => {

@@ -144,6 +144,49 @@ impl ImageReader {
         Ok(data.chunks_exact(DIRENT_SIZE).map(Dirent::decode).filter(|d| d.inum != 0).collect())
     }
 
+    /// The inode an absolute path names (`/a/b`; `/` is the root), or `None` when some
+    /// component is missing or not a directory.
+    pub fn lookup(&mut self, path: &str) -> io::Result<Option<u32>> {
+        let mut inum = ROOTINO;
+        for name in path.split('/').filter(|c| !c.is_empty()) {
+            if self.inode(inum)?.typ != T_DIR {
+                return Ok(None);
+            }
+            let found = self.dir_entries(inum)?.into_iter().find(|d| d.matches(name.as_bytes()));
+            match found {
+                Some(d) => inum = u32::from(d.inum),
+                None => return Ok(None),
+            }
+        }
+        Ok(Some(inum))
+    }
+
+    /// Every regular file below the directory `path`, recursively, as (path, inode number)
+    /// with paths starting with `path`; `None` when `path` names no directory.
+    pub fn files_under(&mut self, path: &str) -> io::Result<Option<Vec<(String, u32)>>> {
+        let Some(top) = self.lookup(path)? else { return Ok(None) };
+        if self.inode(top)?.typ != T_DIR {
+            return Ok(None);
+        }
+        let mut out = Vec::new();
+        let mut stack = vec![(path.trim_end_matches('/').to_string(), top)];
+        while let Some((dir, inum)) = stack.pop() {
+            for d in self.dir_entries(inum)? {
+                if d.matches(b".") || d.matches(b"..") {
+                    continue;
+                }
+                let child = format!("{dir}/{}", String::from_utf8_lossy(d.name()));
+                match self.inode(u32::from(d.inum))?.typ {
+                    T_DIR => stack.push((child, u32::from(d.inum))),
+                    T_FILE => out.push((child, u32::from(d.inum))),
+                    _ => {}
+                }
+            }
+        }
+        out.sort();
+        Ok(Some(out))
+    }
+
     /// Every block inode `inode` references: data blocks and indirect tables.
     fn referenced_blocks(&mut self, inode: &DiskInode) -> io::Result<Vec<u32>> {
         let mut out: Vec<u32> = inode.addrs[..NDIRECT].iter().copied().filter(|&b| b != 0).collect();

@@ -1,22 +1,29 @@
-//! Disk block allocation: the free-block bitmap, and the deferred freeing of the blocks of
-//! truncated files.
+//! Disk block allocation: the free-block bitmap, the rule that keeps a freed block from being
+//! reused before its free commits, and the deferred freeing of detached block trees.
 //!
-//! [`alloc`] finds a clear bit, sets it and zeroes the block, all through the log; a full disk
-//! is an `Err(NoSpc)`, never a panic. Freeing is deferred: a truncation only detaches the
-//! block tree from its inode (one small transaction) and hands the roots to [`free_later`];
-//! [`drain_pending`] (run by `log::end_op`) then clears their bits in transactions that each
-//! touch at most `MAXOPBLOCKS` bitmap blocks. A 64 MiB file spans more bitmap blocks than one
-//! operation may log, so freeing it in the caller's transaction could overflow the log.
-//! A crash between detaching and freeing leaks blocks but never leaves a block both free and
-//! in use.
+//! [`alloc`] finds a block free both in the bitmap and in the bitmap *as last committed*, sets
+//! its bit and zeroes the block, all through the log; a full disk is an `Err(NoSpc)`, never a
+//! panic. [`free`] clears a bit inside the caller's transaction; the first free that touches
+//! a bitmap block in a log group first keeps a copy of that block (still holding every bit
+//! the last commit had set), and `log` drops the copies when the group commits
+//! ([`group_committed`]). So a block freed by an uncommitted transaction is never handed out
+//! again before the free is durable: file data written in place ahead of the commit can
+//! never land in a block that a crash would give back to its old file.
+//!
+//! Files are freed progressively by `inode` (from the end of their block tree, each
+//! transaction clearing pointers and bits together). [`free_later`]/[`drain_pending`] remain
+//! for the one case that cannot do so: truncating a file when no inode is free to hold its
+//! blocks. That path detaches the tree in one transaction and clears the bits in later ones
+//! (a crash in between leaks the blocks, never leaves one both free and in use).
 //!
 //! This module must not touch inodes; it sees only block numbers.
 
 use super::{bio, log, sb};
 use crate::sync::SpinLock;
 use abi::Errno;
+use alloc::boxed::Box;
 use alloc::vec::Vec;
-use fsformat::{indirect_get, BPB, MAXOPBLOCKS, NINDIRECT};
+use fsformat::{bitmap_find_clear, indirect_get, BPB, BSIZE, MAXOPBLOCKS, NINDIRECT};
 
 /// A detached piece of a file's block tree, waiting to be freed.
 #[derive(Clone, Copy, Debug)]
@@ -31,6 +38,9 @@ pub enum Detached {
 
 /// Blocks waiting to be freed, used as a stack.
 static PENDING: SpinLock<Vec<Detached>> = SpinLock::new("pending-free", Vec::new());
+/// Bitmap blocks freed from in the current log group, as they were before the group's first
+/// free touched them: (block number, contents). Emptied when the group commits.
+static COMMITTED: SpinLock<Vec<(u32, Box<[u8; BSIZE]>)>> = SpinLock::new("balloc-committed", Vec::new());
 /// Where the next bitmap search starts (a hint; correctness never depends on it).
 static NEXT_HINT: SpinLock<u32> = SpinLock::new("balloc-hint", 0);
 
@@ -68,40 +78,41 @@ pub fn alloc_data() -> Result<u32, Errno> {
     Ok(b)
 }
 
-/// Finds a free block in `[from, to)`, marks it used (logged) and returns it.
+/// Finds a block in `[from, to)` that is free and whose free has committed, marks it used
+/// (logged) and returns it.
 fn find_and_set(from: u32, to: u32) -> Option<u32> {
     let s = sb();
     let mut b = from;
     while b < to {
-        let block_end = ((b / BPB as u32 + 1) * BPB as u32).min(to);
-        let mut map = bio::read(s.bitmap_block(b));
-        let bits = map.data_mut();
-        while b < block_end {
-            let bit = b as usize % BPB;
-            let (byte, mask) = (bit / 8, 1u8 << (bit % 8));
-            if bits[byte] == 0xff && bit.is_multiple_of(8) && b + 8 <= block_end {
-                b += 8;
-                continue;
-            }
-            if bits[byte] & mask == 0 {
-                bits[byte] |= mask;
-                log::log_write(&map);
-                return Some(b);
-            }
-            b += 1;
+        let base = b / BPB as u32 * BPB as u32;
+        let block_end = (base + BPB as u32).min(to);
+        let mapno = s.bitmap_block(b);
+        let mut map = bio::read(mapno);
+        let found = {
+            let committed = COMMITTED.lock();
+            let copy = committed.iter().find(|(m, _)| *m == mapno).map(|(_, c)| &c[..]);
+            bitmap_find_clear(map.data(), copy, (b - base) as usize, (block_end - base) as usize)
+        };
+        if let Some(bit) = found {
+            map.data_mut()[bit / 8] |= 1 << (bit % 8);
+            log::log_write(&map);
+            return Some(base + bit as u32);
         }
+        b = block_end;
     }
     None
 }
 
-/// Clears block `b`'s bit. Must run inside a transaction. A block that is already free or out
-/// of range means a corrupt disk: it is reported and skipped.
-fn free(b: u32) {
+/// Clears block `b`'s bit. Must run inside a transaction; the block may be allocated again
+/// only after that transaction commits. A block that is already free or out of range means
+/// a corrupt disk: it is reported and skipped.
+pub fn free(b: u32) {
     if !is_data_block(b) {
         crate::println!("fs: not freeing out-of-range block {}", b);
         return;
     }
-    let mut map = bio::read(sb().bitmap_block(b));
+    let mapno = sb().bitmap_block(b);
+    let mut map = bio::read(mapno);
     let bit = b as usize % BPB;
     let (byte, mask) = (bit / 8, 1u8 << (bit % 8));
     let bits = map.data_mut();
@@ -109,8 +120,30 @@ fn free(b: u32) {
         crate::println!("fs: freeing free block {}", b);
         return;
     }
+    remember_committed(mapno, bits);
     bits[byte] &= !mask;
     log::log_write(&map);
+}
+
+/// Keeps a copy of bitmap block `mapno` (contents `bits`, before this free changes them)
+/// unless the group has one already. Until the group commits, `bits` still has every bit
+/// set that the last commit had set: only frees clear bits, and this is the group's first
+/// free in this block.
+fn remember_committed(mapno: u32, bits: &[u8]) {
+    if COMMITTED.lock().iter().any(|(m, _)| *m == mapno) {
+        return;
+    }
+    let mut copy = Box::new([0u8; BSIZE]);
+    copy.copy_from_slice(bits);
+    // The caller holds the bitmap buffer's lock, so no one else added a copy meanwhile.
+    COMMITTED.lock().push((mapno, copy));
+}
+
+/// The log group committed: its frees are durable, so the blocks they freed may be reused.
+/// Called by `log` after the commit point, while no operation runs.
+pub fn group_committed() {
+    let copies = core::mem::take(&mut *COMMITTED.lock());
+    drop(copies);
 }
 
 /// Queues detached block trees for freeing by the next `log::end_op`.

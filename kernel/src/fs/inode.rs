@@ -3,10 +3,17 @@
 //! doubly-indirect), reading, writing, truncation, and the on-disk copy (`update`).
 //!
 //! An `Inode` is a reference: `clone` takes another, `drop` releases it. When the last
-//! reference to an inode with no links goes away, the inode and its blocks are freed on disk,
-//! which writes through the log: **drop an `Inode` only inside a transaction**
-//! (`log::begin_op`/`end_op`). The freed blocks are released later, by `end_op` (see
-//! `balloc`), so a drop needs no lock but the inode's own and may happen with others held.
+//! reference to an inode with no links goes away, the inode is queued and freed by the next
+//! `end_op`: **drop an `Inode` only inside a transaction** (`log::begin_op`/`end_op`). A drop
+//! needs no lock but the inode's own and may happen with others held.
+//!
+//! Freeing is crash-safe and bounded ([`free_orphan`]): the blocks go from the end of the
+//! block tree, each transaction clearing both the pointers and their bitmap bits (at most
+//! `MAXOPBLOCKS` logged blocks) and shrinking the size to match; the inode itself (still
+//! allocated with no links, so the orphan scan at mount finds it) is freed in the last one.
+//! A crash at any point leaves a shorter consistent orphan that mount finishes freeing.
+//! Truncation moves the block tree to a fresh inode with no links, in the caller's
+//! transaction, and that inode is freed the same way.
 //!
 //! The table (`ITABLE`, a spinlock) guards which inodes are in memory and their reference
 //! counts; an inode's sleep lock guards its contents (`InodeData`), which are read from disk
@@ -22,7 +29,8 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use fsformat::{
     block_path, indirect_get, indirect_set, BlockPath, DiskInode, SuperBlock, BSIZE, DINODE_SIZE,
-    DOUBLE_INDIRECT, IPB, MAXFILE, NADDRS, ROOTINO, SINGLE_INDIRECT, T_FREE,
+    DOUBLE_INDIRECT, IPB, MAXFILE, MAXOPBLOCKS, NADDRS, NDIRECT, NINDIRECT, ROOTINO, SINGLE_INDIRECT, T_FILE,
+    T_FREE,
 };
 
 /// An inode's contents, guarded by its sleep lock.
@@ -92,8 +100,9 @@ pub fn alloc(typ: i16) -> Result<Inode, Errno> {
 }
 
 /// Frees inodes that are allocated on disk but have no links: files that were unlinked while
-/// still open when the machine stopped. Only correct at mount, before any file is open.
-/// Returns how many were freed. Each is freed in a transaction of its own.
+/// still open, or being freed, when the machine stopped. Only correct at mount, before any
+/// file is open. Returns how many were freed. Each is freed progressively, as `free_orphan`
+/// does, so a crash during this scan loses nothing either.
 pub fn reclaim_orphans() -> usize {
     let s = sb();
     let mut freed = 0;
@@ -105,12 +114,7 @@ pub fn reclaim_orphans() -> usize {
             di.typ != T_FREE && di.nlink == 0
         };
         if orphan {
-            log::begin_op();
-            let ip = get(inum);
-            drop(ip.lock());
-            // The only reference to an inode without links: dropping it frees it.
-            drop(ip);
-            log::end_op();
+            free_orphan(inum);
             freed += 1;
         }
     }
@@ -133,6 +137,196 @@ pub fn evict_unused_pages() -> usize {
     cores.iter().map(|c| c.cache.evict_unused()).sum()
 }
 
+/// Inodes with no links whose last reference went away, waiting for `end_op` to free them.
+static ORPHANS: SpinLock<Vec<u32>> = SpinLock::new("orphans", Vec::new());
+
+/// Frees the inodes queued by `Inode::drop`. Called by `log::end_op` outside any
+/// transaction, with no inode lock held.
+pub(super) fn free_queued_orphans() {
+    loop {
+        let Some(inum) = ORPHANS.lock().pop() else { return };
+        free_orphan(inum);
+    }
+}
+
+/// Frees inode `inum`, which has no links and no other reference (nothing can name it), in
+/// transactions of its own: each frees blocks from the end of the tree ([`free_tail`]), the
+/// last one the inode. Must run outside any transaction, holding no inode lock.
+fn free_orphan(inum: u32) {
+    let ip = get(inum);
+    loop {
+        log::begin_op();
+        let done = {
+            let mut g = ip.lock();
+            let d = &mut *g.d;
+            if d.di.typ == T_FREE || d.di.nlink != 0 {
+                true
+            } else if free_tail(inum, &mut d.di) {
+                d.di = DiskInode::default();
+                write_dinode(inum, &d.di);
+                // Read again on next use: nothing can use it before it is allocated anew.
+                d.valid = false;
+                true
+            } else {
+                write_dinode(inum, &d.di);
+                false
+            }
+        };
+        log::end_op_only();
+        if done {
+            break;
+        }
+    }
+    // Not a last reference to an unfreed orphan any more: this drop writes nothing.
+    drop(ip);
+}
+
+/// The distinct blocks one freeing transaction may log: at most `MAXOPBLOCKS`, the inode's
+/// own block counted from the start.
+struct LogBudget {
+    blocks: [u32; MAXOPBLOCKS],
+    n: usize,
+}
+
+impl LogBudget {
+    fn new(inode_block: u32) -> LogBudget {
+        let mut blocks = [0; MAXOPBLOCKS];
+        blocks[0] = inode_block;
+        LogBudget { blocks, n: 1 }
+    }
+
+    /// Counts `more` (block numbers; `None` logs nothing) if they fit, else returns false.
+    fn take(&mut self, more: &[Option<u32>]) -> bool {
+        let mut new = [0u32; 2];
+        let mut k = 0;
+        for b in more.iter().flatten() {
+            if !self.blocks[..self.n].contains(b) && !new[..k].contains(b) {
+                new[k] = *b;
+                k += 1;
+            }
+        }
+        if self.n + k > MAXOPBLOCKS {
+            return false;
+        }
+        self.blocks[self.n..self.n + k].copy_from_slice(&new[..k]);
+        self.n += k;
+        true
+    }
+}
+
+/// The bitmap block a free of `b` logs (`None` for an address `balloc::free` refuses).
+fn bitmap_of(b: u32) -> Option<u32> {
+    balloc::is_data_block(b).then(|| sb().bitmap_block(b))
+}
+
+/// Frees blocks of `di` from the end of its tree, clearing each pointer and its bitmap bit
+/// in the current transaction, until the next block would exceed the transaction's
+/// `MAXOPBLOCKS` log blocks; the size shrinks to end before the lowest block freed. Returns
+/// whether every block is gone. The caller writes `di` (its block is already counted).
+fn free_tail(inum: u32, di: &mut DiskInode) -> bool {
+    let mut budget = LogBudget::new(sb().inode_block(inum));
+    let mut lowest = usize::MAX;
+    let all = free_double(di, &mut budget, &mut lowest)
+        && free_single(di, &mut budget, &mut lowest)
+        && free_direct(di, &mut budget, &mut lowest);
+    if lowest != usize::MAX {
+        di.size = di.size.min((lowest * BSIZE) as u32);
+    }
+    all
+}
+
+fn free_direct(di: &mut DiskInode, budget: &mut LogBudget, lowest: &mut usize) -> bool {
+    for i in (0..NDIRECT).rev() {
+        let b = di.addrs[i];
+        if b == 0 {
+            continue;
+        }
+        if !budget.take(&[bitmap_of(b)]) {
+            return false;
+        }
+        balloc::free(b);
+        di.addrs[i] = 0;
+        *lowest = i;
+    }
+    true
+}
+
+fn free_single(di: &mut DiskInode, budget: &mut LogBudget, lowest: &mut usize) -> bool {
+    let ind = di.addrs[SINGLE_INDIRECT];
+    if ind == 0 {
+        return true;
+    }
+    if balloc::is_data_block(ind) && !free_entries(ind, NDIRECT, budget, lowest) {
+        return false;
+    }
+    if !budget.take(&[bitmap_of(ind)]) {
+        return false;
+    }
+    balloc::free(ind);
+    di.addrs[SINGLE_INDIRECT] = 0;
+    true
+}
+
+fn free_double(di: &mut DiskInode, budget: &mut LogBudget, lowest: &mut usize) -> bool {
+    let top = di.addrs[DOUBLE_INDIRECT];
+    if top == 0 {
+        return true;
+    }
+    if balloc::is_data_block(top) {
+        for i in (0..NINDIRECT).rev() {
+            let mid = indirect_get(bio::read(top).data(), i);
+            if mid == 0 {
+                continue;
+            }
+            let first = NDIRECT + NINDIRECT + i * NINDIRECT;
+            if balloc::is_data_block(mid) && !free_entries(mid, first, budget, lowest) {
+                return false;
+            }
+            if !budget.take(&[Some(top), bitmap_of(mid)]) {
+                return false;
+            }
+            let mut buf = bio::read(top);
+            indirect_set(buf.data_mut(), i, 0);
+            log::log_write(&buf);
+            drop(buf);
+            balloc::free(mid);
+        }
+    }
+    if !budget.take(&[bitmap_of(top)]) {
+        return false;
+    }
+    balloc::free(top);
+    di.addrs[DOUBLE_INDIRECT] = 0;
+    true
+}
+
+/// Frees the data blocks indirect block `ind` points at (file blocks `first..`), last entry
+/// first, clearing the entries; returns whether all are gone.
+fn free_entries(ind: u32, first: usize, budget: &mut LogBudget, lowest: &mut usize) -> bool {
+    let mut buf = bio::read(ind);
+    let mut changed = false;
+    let mut all = true;
+    for j in (0..NINDIRECT).rev() {
+        let b = indirect_get(buf.data(), j);
+        if b == 0 {
+            continue;
+        }
+        if !budget.take(&[Some(ind), bitmap_of(b)]) {
+            all = false;
+            break;
+        }
+        // Lock order: the indirect block before the bitmap.
+        balloc::free(b);
+        indirect_set(buf.data_mut(), j, 0);
+        changed = true;
+        *lowest = first + j;
+    }
+    if changed {
+        log::log_write(&buf);
+    }
+    all
+}
+
 impl Clone for Inode {
     fn clone(&self) -> Self {
         let mut table = ITABLE.lock();
@@ -149,12 +343,11 @@ impl Drop for Inode {
             // Ours is the only reference, so no one holds or waits for the sleep lock and
             // this does not sleep; no one can take a new reference to an unlinked inode
             // until its on-disk type is free.
-            let mut d = self.core.data.lock();
-            if d.valid && d.di.nlink == 0 {
-                drop(table);
-                free_on_disk(inum, &mut d);
-                drop(d);
-                table = ITABLE.lock();
+            let d = self.core.data.lock();
+            if d.valid && d.di.nlink == 0 && d.di.typ != T_FREE {
+                // Still allocated with no links until `end_op` frees it: an orphan that
+                // mount would finish freeing after a crash.
+                ORPHANS.lock().push(inum);
             }
         }
         let entry = table.get_mut(&inum).expect("inode table lost an entry");
@@ -165,18 +358,9 @@ impl Drop for Inode {
     }
 }
 
-/// Frees an unlinked inode's blocks and the inode itself (inside the caller's transaction).
-fn free_on_disk(inum: u32, d: &mut InodeData) {
-    detach_blocks(inum, &mut d.di);
-    d.di.typ = T_FREE;
-    d.di.major = 0;
-    d.di.minor = 0;
-    write_dinode(inum, &d.di);
-    d.valid = false;
-}
-
 /// Empties the file: clears its block addresses and size on disk and queues the old blocks
-/// for freeing by the next `end_op` (see `balloc`).
+/// for freeing by the next `end_op` (see `balloc`). Only for truncation when no inode is free
+/// to take the blocks: a crash before they are freed leaks them.
 fn detach_blocks(inum: u32, di: &mut DiskInode) {
     let mut roots = Vec::new();
     for (i, &a) in di.addrs.iter().enumerate() {
@@ -296,11 +480,31 @@ impl InodeGuard<'_> {
         write_dinode(self.inum(), &self.d.di);
     }
 
-    /// Frees the file's contents (size 0). Must run inside a transaction; the blocks become
-    /// free at the end of the operation.
+    /// Frees the file's contents (size 0). Must run inside a transaction. The block tree moves,
+    /// in this transaction, to a fresh inode with no links, which the end of the operation
+    /// frees progressively (after a crash, mount does): so the file is empty and no block is
+    /// lost whenever the machine stops. Logs at most two inode blocks.
     pub fn truncate(&mut self) {
         let inum = self.inum();
-        detach_blocks(inum, &mut self.d.di);
+        if self.d.di.addrs.iter().all(|&a| a == 0) {
+            self.d.di.size = 0;
+            self.update();
+        } else if let Ok(holder) = alloc(T_FILE) {
+            {
+                // A second inode lock, but of an inode no one else can reach yet.
+                let mut h = holder.lock();
+                h.d.di.addrs = self.d.di.addrs;
+                h.d.di.size = self.d.di.size;
+                h.update();
+            }
+            self.d.di.addrs = [0; NADDRS];
+            self.d.di.size = 0;
+            self.update();
+            // The last reference to an inode with no links: queued for freeing.
+            drop(holder);
+        } else {
+            detach_blocks(inum, &mut self.d.di);
+        }
         // Cached pages go; those still mapped read as zeros from now on.
         self.ip.core.cache.truncate(0);
     }

@@ -17,11 +17,13 @@
 //! This module owns the on-disk log area and the transaction bookkeeping; it must not decide
 //! what an operation modifies. It never holds its spinlock across disk I/O.
 //!
-//! `end_op` also carries out deferred block frees (see `balloc::drain_pending`), each batch in
-//! a transaction of its own, so callers of `end_op` must hold no inode lock (as xv6 requires
-//! anyway: an operation ends after it has unlocked everything).
+//! `end_op` also carries out deferred frees (unlinked inodes whose last reference went away,
+//! see `inode::free_queued_orphans`, and `balloc::drain_pending`), in transactions of their
+//! own, so callers of `end_op` must hold no inode lock (as xv6 requires anyway: an operation
+//! ends after it has unlocked everything). A commit tells `balloc` (`group_committed`), so
+//! that blocks freed in the group may be allocated again.
 
-use super::{balloc, bio};
+use super::{balloc, bio, inode};
 use crate::drivers::virtio_blk;
 use crate::proc;
 use crate::sync::SpinLock;
@@ -128,6 +130,7 @@ pub fn op_room() -> usize {
 /// truncations detached (in transactions of their own). The caller must hold no inode lock.
 pub fn end_op() {
     end_op_only();
+    inode::free_queued_orphans();
     balloc::drain_pending();
 }
 
@@ -200,6 +203,8 @@ fn commit() {
         virtio_blk::write_block(start + 1 + i as u32, b.data());
     }
     write_header(start, &header);
+    // The commit point: the group's frees are durable.
+    balloc::group_committed();
     for &home in &header.blocks[..n] {
         let b = bio::read(home);
         bio::write_home(&b);
