@@ -5,7 +5,7 @@
 
 use super::cpu;
 use super::csr;
-use super::trampoline::{trampoline_va, userret, uservec, TrapFrame};
+use super::trampoline::{trampoline_va, userret, uservec};
 use crate::drivers::{plic, uart};
 use crate::mm::kvm;
 use crate::proc;
@@ -161,15 +161,15 @@ extern "C" fn user_trap() -> ! {
     assert!(csr::sstatus() & csr::SSTATUS_SPP == 0, "user_trap: not from user mode");
     init_hart(); // later traps come from kernel mode
     let p = proc::current();
-    let tf = proc::current_trapframe();
-    tf.epc = csr::sepc();
+    let epc = csr::sepc();
+    proc::with_trapframe(|tf| tf.epc = epc);
     let scause = csr::scause();
     let mut dev = Device::None;
     if scause == EXC_ECALL_U {
         if p.killed() {
             proc::exit(-1);
         }
-        tf.epc += 4;
+        proc::with_trapframe(|tf| tf.epc += 4);
         csr::intr_on();
         crate::syscall::dispatch();
     } else {
@@ -190,7 +190,7 @@ extern "C" fn user_trap() -> ! {
                 crate::vm::fault::handle(stval, a).is_ok()
             });
             if !handled {
-                proc::kill_current(fault_name(scause), tf.epc, stval);
+                proc::kill_current(fault_name(scause), epc, stval);
             }
         }
     }
@@ -208,22 +208,22 @@ pub fn user_trap_return() -> ! {
     csr::intr_off();
     // SAFETY: uservec's trampoline address is mapped in every user page table.
     unsafe { csr::set_stvec(trampoline_va(uservec)) };
-    let pr = proc::current_private();
-    // SAFETY: the trap frame page belongs to the current process.
-    let tf = unsafe { &mut *pr.trapframe.as_ptr::<TrapFrame>() };
-    tf.kernel_satp = kvm::kernel_satp();
-    tf.kernel_sp = pr.kstack;
-    tf.kernel_trap = user_trap as *const () as usize;
-    tf.kernel_hartid = cpu::hart_id();
+    let (kstack, satp) = proc::user_return_info();
+    let epc = proc::with_trapframe(|tf| {
+        tf.kernel_satp = kvm::kernel_satp();
+        tf.kernel_sp = kstack;
+        tf.kernel_trap = user_trap as *const () as usize;
+        tf.kernel_hartid = cpu::hart_id();
+        tf.epc
+    });
     let mut s = csr::sstatus();
     s &= !csr::SSTATUS_SPP; // to user mode
     s |= csr::SSTATUS_SPIE; // interrupts on in user mode
                             // SAFETY: sstatus/sepc set up the return to user mode at the saved pc.
     unsafe {
         csr::set_sstatus(s);
-        csr::set_sepc(tf.epc);
+        csr::set_sepc(epc);
     }
-    let satp = pr.vm().satp();
     let f: extern "C" fn(usize) -> ! =
         // SAFETY: userret is mapped at this trampoline address and takes the satp in a0.
         unsafe { core::mem::transmute(trampoline_va(userret)) };

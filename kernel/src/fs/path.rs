@@ -28,7 +28,7 @@ fn start_of(path: &[u8]) -> Inode {
     if path.first() == Some(&b'/') {
         return root();
     }
-    proc::current_private().cwd.clone().unwrap_or_else(root)
+    proc::cwd().unwrap_or_else(root)
 }
 
 /// Walks `path`; with `parent`, stops before the last component and returns it too.

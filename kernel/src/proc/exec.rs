@@ -5,7 +5,6 @@
 //! running with an error. Layout per ABI.md: segments from their page-aligned vaddrs, a guard
 //! page, one stack page holding the argument strings and the argv array, then the heap.
 
-use super::current_private;
 use crate::arch::trampoline::TrapFrame;
 use crate::fs::{self, log};
 use crate::mm::addr::page_round_up;
@@ -190,22 +189,21 @@ fn build(path: &[u8], args: &[&[u8]], tf: PhysAddr) -> Result<(Arc<Vm>, usize, u
 /// Replaces the current process's program with the one at `path`, with arguments `args`
 /// (kernel copies). On success returns argc; the process resumes at the new entry point.
 pub fn exec(path: &[u8], args: &[&[u8]]) -> Result<usize, Errno> {
-    let pr = current_private();
-    let (vm, entry, sp) = build(path, args, pr.trapframe)?;
+    let pr = super::current_private();
+    let (vm, entry, sp) = build(path, args, pr.trapframe.get())?;
+    let p = super::current();
     let name = path.rsplit(|&c| c == b'/').next().unwrap_or(path);
-    pr.name = [0; 16];
-    let n = name.len().min(15);
-    pr.name[..n].copy_from_slice(&name[..n]);
+    p.lock.lock().name = super::ProcName::new(name).0;
     // The old image's mappings go (dirty shared pages written back); a reader still holding
     // the old space finds it torn down.
-    if let Some(old) = super::set_vm(super::current(), pr, Some(vm)) {
+    if let Some(old) = super::set_vm(p, pr, Some(vm)) {
         old.tear_down();
     }
-    // SAFETY: the trap frame page belongs to this process.
-    let tf = unsafe { &mut *pr.trapframe.as_ptr::<TrapFrame>() };
-    tf.epc = entry;
-    tf.regs[TrapFrame::SP] = sp;
-    tf.regs[TrapFrame::A0] = args.len();
-    tf.regs[TrapFrame::A1] = sp;
+    super::with_trapframe(|tf| {
+        tf.epc = entry;
+        tf.regs[TrapFrame::SP] = sp;
+        tf.regs[TrapFrame::A0] = args.len();
+        tf.regs[TrapFrame::A1] = sp;
+    });
     Ok(args.len())
 }

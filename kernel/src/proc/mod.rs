@@ -29,7 +29,7 @@ use crate::sync::SpinLock;
 use crate::vm::Vm;
 use abi::Errno;
 use alloc::sync::Arc;
-use core::cell::UnsafeCell;
+use core::cell::{Cell, RefCell, UnsafeCell};
 use core::sync::atomic::{AtomicI32, Ordering};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,31 +54,27 @@ pub struct ProcShared {
     /// The process's address space, for readers from outside (`vmmaps`, Ctrl-P): set with
     /// `ProcPrivate::vm` by creation, fork and exec, cleared when the slot is freed.
     vm: Option<Arc<Vm>>,
+    /// The program's name (for diagnostics): set at creation, fork and exec.
+    name: [u8; 16],
 }
 
-/// The part of a process only it (or someone it cannot run against) touches.
+/// The part of a process only it (or someone it cannot run against) touches. Every field is
+/// reached through a shared reference and changed through a `Cell` or `RefCell`, so no two
+/// borrows can ever alias mutably: a nested borrow of the descriptor table or the trap frame
+/// is caught (a kernel bug), not undefined behaviour.
 pub struct ProcPrivate {
-    /// Top of this process's kernel stack.
-    pub kstack: usize,
+    /// Top of this process's kernel stack (set once at boot).
+    kstack: Cell<usize>,
     /// The trap frame page (physical; mapped at TRAPFRAME in the user space).
-    pub trapframe: PhysAddr,
+    trapframe: Cell<PhysAddr>,
+    /// A `with_trapframe` borrow is live.
+    trapframe_busy: Cell<bool>,
     /// The address space (the same object as `ProcShared::vm`).
-    vm: Option<Arc<Vm>>,
-    /// Saved kernel registers, for `switch_context`.
-    pub context: Context,
-    pub ofile: [Option<Arc<File>>; NOFILE],
-    pub cwd: Option<Inode>,
-    pub name: [u8; 16],
-}
-
-impl ProcPrivate {
-    /// The address space.
-    ///
-    /// # Panics
-    /// If the process has none (a kernel bug: every process has one from creation to reaping).
-    pub fn vm(&self) -> &Vm {
-        self.vm.as_deref().expect("process without address space")
-    }
+    vm: RefCell<Option<Arc<Vm>>>,
+    /// Saved kernel registers, for `switch_context` (only through raw pointers).
+    context: UnsafeCell<Context>,
+    ofile: RefCell<[Option<Arc<File>>; NOFILE]>,
+    cwd: RefCell<Option<Inode>>,
 }
 
 pub struct Proc {
@@ -96,17 +92,25 @@ static PROCS: [Proc; NPROC] = [const {
     Proc {
         lock: SpinLock::new(
             "proc",
-            ProcShared { state: State::Unused, chan: 0, killed: false, xstate: 0, pid: 0, vm: None },
+            ProcShared {
+                state: State::Unused,
+                chan: 0,
+                killed: false,
+                xstate: 0,
+                pid: 0,
+                vm: None,
+                name: [0; 16],
+            },
         ),
         parent: UnsafeCell::new(None),
         private: UnsafeCell::new(ProcPrivate {
-            kstack: 0,
-            trapframe: PhysAddr(0),
-            vm: None,
-            context: Context::zero(),
-            ofile: [const { None }; NOFILE],
-            cwd: None,
-            name: [0; 16],
+            kstack: Cell::new(0),
+            trapframe: Cell::new(PhysAddr(0)),
+            trapframe_busy: Cell::new(false),
+            vm: RefCell::new(None),
+            context: UnsafeCell::new(Context::zero()),
+            ofile: RefCell::new([const { None }; NOFILE]),
+            cwd: RefCell::new(None),
         }),
     }
 }; NPROC];
@@ -121,12 +125,18 @@ impl Proc {
     /// The private part.
     ///
     /// # Safety
-    /// The caller must be this process, or hold it in a state where it cannot run, and must
-    /// not let two returned borrows overlap.
-    #[allow(clippy::mut_from_ref)]
-    pub unsafe fn private(&self) -> &mut ProcPrivate {
-        // SAFETY: per the contract above.
-        unsafe { &mut *self.private.get() }
+    /// The caller must be this process, or hold it in a state where it cannot run (no other
+    /// hart may use the private part while the reference lives).
+    unsafe fn private(&self) -> &ProcPrivate {
+        // SAFETY: per the contract above; only shared references are ever made.
+        unsafe { &*self.private.get() }
+    }
+
+    /// Where this process's saved kernel registers live (for the scheduler's context switch).
+    pub(super) fn context_ptr(&self) -> *mut Context {
+        // SAFETY: the field is only ever used through this raw pointer, by the scheduler and
+        // the process itself around a context switch (the process lock serializes them).
+        unsafe { (*self.private.get()).context.get() }
     }
 
     fn slot(&self) -> usize {
@@ -145,12 +155,29 @@ impl Proc {
         self.lock.lock().killed = true;
     }
 
-    /// The process name as text (for diagnostics).
-    pub fn name(&self) -> &str {
-        // SAFETY: the name is written only by exec of this process and at creation.
-        let n = unsafe { &(*self.private.get()).name };
-        let len = n.iter().position(|&c| c == 0).unwrap_or(n.len());
-        core::str::from_utf8(&n[..len]).unwrap_or("?")
+    /// The process name (for diagnostics).
+    pub fn name(&self) -> ProcName {
+        ProcName(self.lock.lock().name)
+    }
+}
+
+/// A process name, printable.
+#[derive(Clone, Copy)]
+pub struct ProcName([u8; 16]);
+
+impl ProcName {
+    fn new(name: &[u8]) -> ProcName {
+        let mut n = [0; 16];
+        let len = name.len().min(15);
+        n[..len].copy_from_slice(&name[..len]);
+        ProcName(n)
+    }
+}
+
+impl core::fmt::Display for ProcName {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let len = self.0.iter().position(|&c| c == 0).unwrap_or(self.0.len());
+        f.write_str(core::str::from_utf8(&self.0[..len]).unwrap_or("?"))
     }
 }
 
@@ -158,7 +185,7 @@ impl Proc {
 pub fn init() {
     for (i, p) in PROCS.iter().enumerate() {
         // SAFETY: boot time, single hart, no process runs yet.
-        unsafe { p.private().kstack = kvm::kstack_top(i) };
+        unsafe { p.private().kstack.set(kvm::kstack_top(i)) };
     }
 }
 
@@ -186,8 +213,8 @@ pub fn current_pid() -> i32 {
 }
 
 /// The private part of the current process.
-pub fn current_private() -> &'static mut ProcPrivate {
-    // SAFETY: only the running process itself calls this, for short-lived borrows.
+fn current_private() -> &'static ProcPrivate {
+    // SAFETY: the running process is the only one that touches its private part.
     unsafe { current().private() }
 }
 
@@ -196,20 +223,59 @@ pub fn current_private() -> &'static mut ProcPrivate {
 /// # Panics
 /// If the process has none (a kernel bug: every process has one from creation to reaping).
 pub fn current_vm() -> Arc<Vm> {
-    current_private().vm.clone().expect("process without address space")
+    current_private().vm.borrow().clone().expect("process without address space")
 }
 
-/// Gives process `p` the address space `vm` (creation, exec) and returns the one it had.
-/// The caller is `p` itself or holds it where it cannot run.
-fn set_vm(p: &Proc, pr: &mut ProcPrivate, vm: Option<Arc<Vm>>) -> Option<Arc<Vm>> {
+/// Gives process `p` (whose private part is `pr`) the address space `vm` (creation, fork,
+/// exec, reaping) and returns the one it had. The caller is `p` itself or holds it where it
+/// cannot run.
+fn set_vm(p: &Proc, pr: &ProcPrivate, vm: Option<Arc<Vm>>) -> Option<Arc<Vm>> {
     p.lock.lock().vm = vm.clone();
-    core::mem::replace(&mut pr.vm, vm)
+    pr.vm.replace(vm)
 }
 
-/// The trap frame of the current process.
-pub fn current_trapframe() -> &'static mut TrapFrame {
-    // SAFETY: the trap frame page belongs to the current process and holds a TrapFrame.
-    unsafe { &mut *current_private().trapframe.as_ptr::<TrapFrame>() }
+/// Runs `f` on the trap frame of the current process (system-call arguments and result,
+/// the saved user registers).
+///
+/// # Panics
+/// If called again from inside `f` (a kernel bug).
+pub fn with_trapframe<R>(f: impl FnOnce(&mut TrapFrame) -> R) -> R {
+    let pr = current_private();
+    assert!(!pr.trapframe_busy.replace(true), "trap frame borrowed twice");
+    // SAFETY: the trap frame page belongs to the current process and holds a TrapFrame; the
+    // busy flag makes this the only reference to it (the trampoline touches it only on the
+    // way in and out of user mode, never while the kernel runs this process).
+    let r = f(unsafe { &mut *pr.trapframe.get().as_ptr::<TrapFrame>() });
+    pr.trapframe_busy.set(false);
+    r
+}
+
+/// Runs `f` on the current process's table of open files.
+///
+/// # Panics
+/// If called again from inside `f` (a kernel bug). `f` should not drop a file whose closing
+/// may need a transaction: take it out and drop it after.
+pub fn with_files<R>(f: impl FnOnce(&mut [Option<Arc<File>>; NOFILE]) -> R) -> R {
+    f(&mut current_private().ofile.borrow_mut())
+}
+
+/// The current process's working directory (a new reference), if it has one.
+pub fn cwd() -> Option<Inode> {
+    current_private().cwd.borrow().clone()
+}
+
+/// Sets the current process's working directory; returns the old one (drop it inside a
+/// transaction).
+pub fn replace_cwd(ip: Inode) -> Option<Inode> {
+    current_private().cwd.replace(Some(ip))
+}
+
+/// What `user_trap_return` needs of the current process: its kernel stack top and the
+/// `satp` of its address space.
+pub fn user_return_info() -> (usize, usize) {
+    let pr = current_private();
+    let satp = pr.vm.borrow().as_ref().expect("process without address space").satp();
+    (pr.kstack.get(), satp)
 }
 
 /// Finds an unused slot, gives it a pid, a trap frame and an empty address space, and sets
@@ -230,7 +296,7 @@ fn alloc_proc() -> Result<&'static Proc, Errno> {
         let pr = unsafe { p.private() };
         let setup = (|| {
             let tf = frame::alloc().ok_or(Errno::NoMem)?;
-            pr.trapframe = tf;
+            pr.trapframe.set(tf);
             set_vm(p, pr, Some(Vm::new(tf)?));
             Ok(())
         })();
@@ -238,9 +304,11 @@ fn alloc_proc() -> Result<&'static Proc, Errno> {
             free_proc(p);
             return Err(e);
         }
-        pr.context = Context::zero();
-        pr.context.ra = sched::fork_return as *const () as usize;
-        pr.context.sp = pr.kstack;
+        let mut ctx = Context::zero();
+        ctx.ra = sched::fork_return as *const () as usize;
+        ctx.sp = pr.kstack.get();
+        // SAFETY: the slot cannot run yet, so nothing else uses its context.
+        unsafe { *p.context_ptr() = ctx };
         return Ok(p);
     }
     Err(Errno::NoMem)
@@ -253,11 +321,10 @@ fn free_proc(p: &Proc) {
     let pr = unsafe { p.private() };
     // A reader may still hold the space (torn down by exit): it is freed with its last handle.
     drop(set_vm(p, pr, None));
-    if pr.trapframe.0 != 0 {
-        frame::free(pr.trapframe);
-        pr.trapframe = PhysAddr(0);
+    let tf = pr.trapframe.replace(PhysAddr(0));
+    if tf.0 != 0 {
+        frame::free(tf);
     }
-    pr.name = [0; 16];
     // SAFETY: parent links of a dead slot are ours to clear (its parent no longer looks).
     unsafe { *p.parent.get() = None };
     let mut g = p.lock.lock();
@@ -265,6 +332,7 @@ fn free_proc(p: &Proc) {
     g.chan = 0;
     g.killed = false;
     g.xstate = 0;
+    g.name = [0; 16];
     g.state = State::Unused;
 }
 
@@ -273,10 +341,9 @@ fn free_proc(p: &Proc) {
 pub fn user_init() {
     let p = alloc_proc().expect("user_init: out of memory");
     assert_eq!(p.slot(), INIT_SLOT);
-    // SAFETY: the process has not run yet.
-    let pr = unsafe { p.private() };
-    pr.name[..4].copy_from_slice(b"init");
-    p.lock.lock().state = State::Runnable;
+    let mut g = p.lock.lock();
+    g.name = ProcName::new(b"init").0;
+    g.state = State::Runnable;
 }
 
 /// Creates a copy of the current process. Returns the child's pid to the parent; the child
@@ -286,7 +353,7 @@ pub fn fork() -> Result<i32, Errno> {
     let child = alloc_proc()?;
     // SAFETY: the child cannot run yet; the parent is us.
     let (cp, pp) = unsafe { (child.private(), parent.private()) };
-    let copy = pp.vm.as_ref().expect("fork: parent has no space").duplicate(cp.trapframe);
+    let copy = pp.vm.borrow().as_ref().expect("fork: parent has no space").duplicate(cp.trapframe.get());
     let new_vm = match copy {
         Ok(vm) => vm,
         Err(e) => {
@@ -295,17 +362,14 @@ pub fn fork() -> Result<i32, Errno> {
         }
     };
     drop(set_vm(child, cp, Some(new_vm)));
-    // SAFETY: both trap frame pages are live and distinct.
-    unsafe {
-        let ctf = &mut *cp.trapframe.as_ptr::<TrapFrame>();
-        *ctf = *pp.trapframe.as_ptr::<TrapFrame>();
-        ctf.regs[TrapFrame::A0] = 0;
-    }
-    for (c, p) in cp.ofile.iter_mut().zip(pp.ofile.iter()) {
-        *c = p.clone();
-    }
-    cp.cwd = pp.cwd.clone();
-    cp.name = pp.name;
+    let mut ctf = with_trapframe(|tf| *tf);
+    ctf.regs[TrapFrame::A0] = 0;
+    // SAFETY: the child's trap frame page is live, ours alone while it cannot run.
+    unsafe { *cp.trapframe.get().as_ptr::<TrapFrame>() = ctf };
+    *cp.ofile.borrow_mut() = pp.ofile.borrow().clone();
+    *cp.cwd.borrow_mut() = pp.cwd.borrow().clone();
+    let name = parent.lock.lock().name;
+    child.lock.lock().name = name;
     let pid = child.pid();
     {
         let _w = WAIT_LOCK.lock();
@@ -340,13 +404,14 @@ pub fn exit(status: i32) -> ! {
     }
     let pr = current_private();
     // Mappings go first: dirty shared pages are written back while the files are still open.
-    if let Some(vm) = pr.vm.clone() {
+    let vm = pr.vm.borrow().clone();
+    if let Some(vm) = vm {
         vm.tear_down();
     }
-    for f in pr.ofile.iter_mut() {
-        drop(f.take());
-    }
-    if let Some(cwd) = pr.cwd.take() {
+    let files = core::mem::replace(&mut *pr.ofile.borrow_mut(), [const { None }; NOFILE]);
+    drop(files);
+    let cwd = pr.cwd.take();
+    if let Some(cwd) = cwd {
         crate::fs::log::begin_op();
         drop(cwd);
         crate::fs::log::end_op();
@@ -458,10 +523,11 @@ pub fn dump() {
             let g = unsafe { p.lock.get_unchecked() };
             (g.pid, g.state)
         };
+        let name = p.lock.try_lock().map(|g| ProcName(g.name)).unwrap_or(ProcName::new(b"?"));
         if state == State::Unused {
             continue;
         }
-        crate::println!("{} {:?} {}", pid, state, p.name());
+        crate::println!("{} {:?} {}", pid, state, name);
         if !matches!(state, State::Runnable | State::Running | State::Sleeping) {
             continue;
         }

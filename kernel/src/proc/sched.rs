@@ -26,9 +26,9 @@ pub fn scheduler() -> ! {
                 // SAFETY: interrupts are off (the lock is held) and this hart owns its slot.
                 let c = unsafe { cpu::this_cpu() };
                 c.proc = p;
-                // SAFETY: the process is ours while Running; its context was saved by `sched`
-                // or set up by `alloc_proc`.
-                let ctx = unsafe { &p.private().context as *const _ };
+                // The process is ours while Running; its context was saved by `sched` or set
+                // up by `alloc_proc`.
+                let ctx = p.context_ptr() as *const _;
                 // SAFETY: both contexts are valid; the process's lock is passed across.
                 unsafe { switch_context(&mut c.context, ctx) };
                 // SAFETY: as above.
@@ -52,11 +52,9 @@ pub fn sched<'a>(g: SpinLockGuard<'a, super::ProcShared>) -> SpinLockGuard<'a, s
     assert!(g.state != State::Running, "sched: running");
     assert!(!csr::intr_get(), "sched: interruptible");
     let intena = cpu::intena();
-    // SAFETY: we are this process; the scheduler context belongs to this hart.
-    unsafe {
-        let ctx = &mut p.private().context as *mut _;
-        switch_context(ctx, &cpu::this_cpu().context);
-    }
+    // SAFETY: we are this process (our context is ours to save); the scheduler context
+    // belongs to this hart.
+    unsafe { switch_context(p.context_ptr(), &cpu::this_cpu().context) };
     cpu::set_intena(intena);
     g
 }
@@ -107,8 +105,7 @@ pub extern "C" fn fork_return() -> ! {
     unsafe { current().lock.force_unlock() };
     if FIRST.swap(false, Ordering::AcqRel) {
         crate::fs::init();
-        let pr = super::current_private();
-        pr.cwd = Some(crate::fs::root());
+        drop(super::replace_cwd(crate::fs::root()));
         let cmd = crate::boot::bootargs();
         let r = if cmd.is_empty() {
             super::exec(b"/init", &[b"init"])

@@ -23,16 +23,16 @@ fn arg_fd(n: usize) -> Result<usize, Errno> {
         return Err(Errno::BadF);
     }
     let fd = fd as usize;
-    match proc::current_private().ofile[fd] {
-        Some(_) => Ok(fd),
-        None => Err(Errno::BadF),
+    match proc::with_files(|files| files[fd].is_some()) {
+        true => Ok(fd),
+        false => Err(Errno::BadF),
     }
 }
 
 /// The open file behind descriptor argument `n` (a reference of our own).
 fn arg_file(n: usize) -> Result<Arc<File>, Errno> {
     let fd = arg_fd(n)?;
-    proc::current_private().ofile[fd].clone().ok_or(Errno::BadF)
+    proc::with_files(|files| files[fd].clone()).ok_or(Errno::BadF)
 }
 
 /// Argument `n` as a byte count: a negative `int` is an error.
@@ -42,14 +42,14 @@ fn arg_count(n: usize) -> Result<usize, Errno> {
 
 /// The lowest free descriptor slot.
 fn free_fd() -> Result<usize, Errno> {
-    proc::current_private().ofile.iter().position(Option::is_none).ok_or(Errno::MFile)
+    proc::with_files(|files| files.iter().position(Option::is_none)).ok_or(Errno::MFile)
 }
 
 /// Installs `f` in the lowest free slot. On failure `f` is dropped (closed): call outside a
 /// transaction.
 fn install(f: Arc<File>) -> Result<usize, Errno> {
     let fd = free_fd()?;
-    proc::current_private().ofile[fd] = Some(f);
+    proc::with_files(|files| files[fd] = Some(f));
     Ok(fd)
 }
 
@@ -75,7 +75,7 @@ pub fn sys_write() -> Result<usize, Errno> {
 
 pub fn sys_close() -> Result<usize, Errno> {
     let fd = arg_fd(0)?;
-    let f = proc::current_private().ofile[fd].take();
+    let f = proc::with_files(|files| files[fd].take());
     drop(f);
     Ok(0)
 }
@@ -101,7 +101,8 @@ pub fn sys_pipe() -> Result<usize, Errno> {
     let fd1 = match install(w) {
         Ok(fd) => fd,
         Err(e) => {
-            proc::current_private().ofile[fd0] = None;
+            let r = proc::with_files(|files| files[fd0].take());
+            drop(r);
             return Err(e);
         }
     };
@@ -109,9 +110,8 @@ pub fn sys_pipe() -> Result<usize, Errno> {
     fds[..4].copy_from_slice(&(fd0 as i32).to_le_bytes());
     fds[4..].copy_from_slice(&(fd1 as i32).to_le_bytes());
     if let Err(e) = uaccess::copy_out(fds_addr, &fds) {
-        let ofile = &mut proc::current_private().ofile;
-        ofile[fd0] = None;
-        ofile[fd1] = None;
+        let taken = proc::with_files(|files| (files[fd0].take(), files[fd1].take()));
+        drop(taken);
         return Err(e);
     }
     Ok(0)
@@ -126,7 +126,7 @@ pub fn sys_chdir() -> Result<usize, Errno> {
             return Err(Errno::NotDir);
         }
         // The old directory is released inside the transaction.
-        let old = proc::current_private().cwd.replace(ip);
+        let old = proc::replace_cwd(ip);
         drop(old);
         Ok(0)
     })
@@ -160,7 +160,8 @@ pub fn sys_open() -> Result<usize, Errno> {
     let readable = flags & O_WRONLY == 0;
     let writable = flags & (O_WRONLY | O_RDWR) != 0;
     let f = File::from_inode(ip, typ, major, readable, writable);
-    proc::current_private().ofile[fd] = Some(Arc::new(f));
+    let f = Arc::new(f);
+    proc::with_files(|files| files[fd] = Some(f));
     Ok(fd)
 }
 

@@ -11,7 +11,7 @@ use abi::{sys, Errno};
 
 /// Raw argument register `n` (a0..a5) of the current system call.
 pub fn arg(n: usize) -> usize {
-    proc::current_trapframe().arg(n)
+    proc::with_trapframe(|tf| tf.arg(n))
 }
 
 /// Argument `n` as a C `int` (low 32 bits, sign-extended).
@@ -27,7 +27,7 @@ pub fn arg_path(n: usize, buf: &mut [u8; abi::MAXPATH]) -> Result<&[u8], Errno> 
 
 /// Runs the system call the current process asked for and stores the result in a0.
 pub fn dispatch() {
-    let num = proc::current_trapframe().regs[17];
+    let num = proc::with_trapframe(|tf| tf.regs[17]);
     let r: Result<usize, Errno> = match num {
         sys::FORK => process::sys_fork(),
         sys::EXIT => process::sys_exit(),
@@ -61,8 +61,9 @@ pub fn dispatch() {
             Err(Errno::NoSys)
         }
     };
-    proc::current_trapframe().regs[10] = match r {
+    let a0 = match r {
         Ok(v) => v,
         Err(_) => usize::MAX,
     };
+    proc::with_trapframe(|tf| tf.regs[10] = a0);
 }

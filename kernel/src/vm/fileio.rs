@@ -12,7 +12,7 @@ use alloc::sync::Arc;
 /// The open file at descriptor `fd` of the current process.
 pub fn fd_file(fd: i32) -> Result<Arc<File>, Errno> {
     let fd = usize::try_from(fd).map_err(|_| Errno::BadF)?;
-    proc::current_private().ofile.get(fd).and_then(|f| f.clone()).ok_or(Errno::BadF)
+    proc::with_files(|files| files.get(fd).and_then(|f| f.clone())).ok_or(Errno::BadF)
 }
 
 /// Fails unless `f` is a regular file (pipes, devices and directories cannot be mapped).
