@@ -37,6 +37,8 @@ enum Kind {
     Inode {
         ip: ClosingInode,
         off: SleepLock<u32>,
+        /// A regular file (not a directory): its data is in the inode's page cache.
+        regular: bool,
     },
     /// A device node; only the console (major 1) can be read and written.
     Device {
@@ -75,7 +77,7 @@ impl File {
         let kind = if typ == T_DEVICE {
             Kind::Device { ip, major }
         } else {
-            Kind::Inode { ip, off: SleepLock::new("file offset", 0) }
+            Kind::Inode { ip, off: SleepLock::new("file offset", 0), regular: typ == T_FILE }
         };
         File { kind, readable, writable }
     }
@@ -121,7 +123,7 @@ impl File {
             return Err(Errno::BadF);
         }
         match &self.kind {
-            Kind::Inode { ip, off } => read_inode(ip, off, dst, n),
+            Kind::Inode { ip, off, regular } => read_inode(ip, off, *regular, dst, n),
             Kind::Device { major, .. } if *major == CONSOLE_MAJOR => console::read(dst, n),
             Kind::Device { .. } => Err(Errno::Io),
             Kind::PipeRead(r) => r.read(dst, n),
@@ -136,7 +138,7 @@ impl File {
             return Err(Errno::BadF);
         }
         match &self.kind {
-            Kind::Inode { ip, off } => write_inode(ip, off, src, n),
+            Kind::Inode { ip, off, .. } => write_inode(ip, off, src, n),
             Kind::Device { major, .. } if *major == CONSOLE_MAJOR => console::write(src, n),
             Kind::Device { .. } => Err(Errno::Io),
             Kind::PipeWrite(w) => w.write(src, n),
@@ -154,12 +156,17 @@ fn partial(done: usize, e: Errno) -> Result<usize, Errno> {
     }
 }
 
-fn read_inode(ip: &Inode, off: &SleepLock<u32>, dst: usize, n: usize) -> Result<usize, Errno> {
+fn read_inode(ip: &Inode, off: &SleepLock<u32>, regular: bool, dst: usize, n: usize) -> Result<usize, Errno> {
     let mut off = off.lock();
     let mut done = 0;
     while done < n {
         let va = dst.checked_add(done).ok_or(Errno::Fault);
         let got = va.and_then(|va| {
+            if regular {
+                if let Some(got) = read_cached_page(ip, *off, va, n - done) {
+                    return got;
+                }
+            }
             let g = ip.lock();
             if g.file_type() == T_FILE {
                 read_file_page(g, *off, va, n - done)
@@ -176,6 +183,24 @@ fn read_inode(ip: &Inode, off: &SleepLock<u32>, dst: usize, n: usize) -> Result<
         done += got;
     }
     Ok(done)
+}
+
+/// The fast path of `read` for a regular file: when the page holding `off` is cached and
+/// inside the file, copies from it as `read_file_page` does, but without the inode lock (the
+/// cache mirrors the size; a `read` racing a truncation sees the file before or after it).
+/// `None` when the page must be read under the lock.
+fn read_cached_page(ip: &Inode, off: u32, dst: usize, n: usize) -> Option<Result<usize, Errno>> {
+    let cache = ip.cache();
+    let size = cache.size();
+    if off as u64 >= size {
+        return None; // end of file, decided under the lock
+    }
+    let (index, at) = ((off as usize / PGSIZE) as u64, off as usize % PGSIZE);
+    let pa = cache.lookup_fault(index)?;
+    let m = (PGSIZE - at).min(n).min((size - off as u64) as usize);
+    let r = uaccess::copy_out_frame(dst, pa, at, m);
+    crate::mm::frame::free(pa);
+    Some(r.map(|()| m))
 }
 
 /// Copies to user address `dst` the bytes of a regular file from `off` to the end of their

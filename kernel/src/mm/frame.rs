@@ -75,7 +75,7 @@ pub fn alloc() -> Option<PhysAddr> {
         pa
     };
     // SAFETY: the page was just taken off the free list, so nothing else references it.
-    unsafe { ptr::write_bytes(pa as *mut u8, 0, PGSIZE) };
+    unsafe { super::page::zero_page(pa) };
     ref_of(PhysAddr(pa), |r| r.store(1, Ordering::Relaxed));
     Some(PhysAddr(pa))
 }
