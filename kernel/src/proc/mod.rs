@@ -226,6 +226,15 @@ pub fn current_vm() -> Arc<Vm> {
     current_private().vm.borrow().clone().expect("process without address space")
 }
 
+/// Runs `f` on the address space of the current process without taking a new handle on it
+/// (the hot paths: faults and user copies).
+///
+/// # Panics
+/// If the process has none, or `f` replaces it (exec does that, never from inside `f`).
+pub fn with_vm<R>(f: impl FnOnce(&Vm) -> R) -> R {
+    f(current_private().vm.borrow().as_ref().expect("process without address space"))
+}
+
 /// Gives process `p` (whose private part is `pr`) the address space `vm` (creation, fork,
 /// exec, reaping) and returns the one it had. The caller is `p` itself or holds it where it
 /// cannot run.

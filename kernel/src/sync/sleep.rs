@@ -5,66 +5,70 @@ use super::SpinLock;
 use crate::proc;
 use core::cell::UnsafeCell;
 use core::ops::{Deref, DerefMut};
+use core::sync::atomic::{AtomicU8, Ordering};
 
-struct State {
-    locked: bool,
-    pid: i32,
-    /// Processes sleeping in `lock`: an unlock with none skips the wakeup, which scans the
-    /// whole process table (most unlocks are uncontended).
-    waiters: u32,
-}
+/// `word` bit: the lock is held.
+const LOCKED: u8 = 1;
+/// `word` bit: processes sleep (or are about to) in `lock`; the unlock must wake them.
+const WAITERS: u8 = 2;
 
+/// The lock itself is one atomic word, so the uncontended case (nearly every lock: inodes,
+/// buffers, address spaces) is one compare-and-swap to take it and one atomic AND to release
+/// it. Waiters announce themselves (`WAITERS`) and sleep under `sleepers`, a spinlock that
+/// also counts them; an unlock that sees `WAITERS` takes that spinlock and wakes them, so no
+/// wakeup is lost: a waiter checks the lock and goes to sleep while holding it.
 pub struct SleepLock<T> {
-    state: SpinLock<State>,
+    word: AtomicU8,
+    /// Processes in the slow path of `lock`.
+    sleepers: SpinLock<u32>,
     data: UnsafeCell<T>,
 }
 
-// SAFETY: `state` serializes ownership; only the owner touches `data`.
+// SAFETY: `word` serializes ownership; only the owner touches `data`.
 unsafe impl<T: Send> Sync for SleepLock<T> {}
 // SAFETY: as above.
 unsafe impl<T: Send> Send for SleepLock<T> {}
 
 impl<T> SleepLock<T> {
     pub const fn new(name: &'static str, data: T) -> Self {
-        SleepLock {
-            state: SpinLock::new(name, State { locked: false, pid: 0, waiters: 0 }),
-            data: UnsafeCell::new(data),
-        }
+        SleepLock { word: AtomicU8::new(0), sleepers: SpinLock::new(name, 0), data: UnsafeCell::new(data) }
     }
 
     fn chan(&self) -> usize {
         self as *const Self as usize
     }
 
-    /// Sleeps until the lock is free, then takes it.
+    /// Sleeps until the lock is free, then takes it. A lock with waiters goes to one of them,
+    /// never to a newcomer's fast path.
     pub fn lock(&self) -> SleepLockGuard<'_, T> {
-        let mut st = self.state.lock();
-        while st.locked {
-            st.waiters += 1;
-            st = proc::sleep(self.chan(), st);
-            st.waiters -= 1;
+        if self.word.compare_exchange(0, LOCKED, Ordering::Acquire, Ordering::Relaxed).is_ok() {
+            return SleepLockGuard { lock: self };
         }
-        st.locked = true;
-        st.pid = proc::current_pid();
+        let mut n = self.sleepers.lock();
+        *n += 1;
+        self.word.fetch_or(WAITERS, Ordering::Relaxed);
+        while self.word.fetch_or(LOCKED, Ordering::Acquire) & LOCKED != 0 {
+            n = proc::sleep(self.chan(), n);
+        }
+        *n -= 1;
+        if *n == 0 {
+            self.word.fetch_and(!WAITERS, Ordering::Relaxed);
+        }
         SleepLockGuard { lock: self }
     }
 
-    /// Takes the lock if it is free; never sleeps (an interrupt handler may call it).
+    /// Takes the lock if it is free and nobody waits for it; never sleeps (an interrupt
+    /// handler may call it).
     pub fn try_lock(&self) -> Option<SleepLockGuard<'_, T>> {
-        let mut st = self.state.lock();
-        if st.locked {
-            return None;
-        }
-        st.locked = true;
-        st.pid = proc::current_pid();
-        Some(SleepLockGuard { lock: self })
+        self.word
+            .compare_exchange(0, LOCKED, Ordering::Acquire, Ordering::Relaxed)
+            .ok()
+            .map(|_| SleepLockGuard { lock: self })
     }
 
     fn unlock(&self) {
-        let mut st = self.state.lock();
-        st.locked = false;
-        st.pid = 0;
-        if st.waiters > 0 {
+        if self.word.fetch_and(!LOCKED, Ordering::Release) & WAITERS != 0 {
+            let _n = self.sleepers.lock();
             proc::wakeup(self.chan());
         }
     }

@@ -36,7 +36,7 @@ const FAULT_AROUND: usize = 16;
 /// Resolves a fault at user address `va` for an access of kind `access` in the current
 /// process (the trap handler's entry).
 pub fn handle(va: usize, access: Access) -> Result<(), Errno> {
-    proc::current_vm().fault(va, access)
+    proc::with_vm(|vm| vm.fault(va, access))
 }
 
 /// PTE permission bits for a mapping's protection (RISC-V has no write-only pages, so
