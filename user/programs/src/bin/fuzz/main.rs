@@ -36,6 +36,8 @@ ulib::entry!(main);
 pub const CHUNK: usize = 500;
 /// Ticks a chunk may run before its watchdog kills it (20 s).
 pub const CHUNK_TICKS: i32 = 200;
+/// Chunks between two progress lines (free pages and time so far).
+const PROGRESS: usize = 40;
 /// The working directory of the run; every file the fuzzer makes is below it.
 const DIR: &str = "/fz";
 /// Where the statistics page shared by all chunks is mapped (far from the addresses the
@@ -136,6 +138,16 @@ fn main(args: Args) -> i32 {
                 println!("fuzz: fork of chunk {} failed", c);
                 failures += 1;
             }
+        }
+        if (c + 1) % PROGRESS == 0 && c + 1 < chunks {
+            let free = process::free_pages().unwrap_or(0);
+            println!(
+                "fuzz: {} of {} chunks done, {} ticks, {} free pages",
+                c + 1,
+                chunks,
+                process::uptime(),
+                free
+            );
         }
     }
     let made: u64 = (0..BUCKETS).map(|b| stats.get(b)).sum::<u64>();
