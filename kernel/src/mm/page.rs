@@ -8,12 +8,12 @@
 //! pointers, never Rust references to the frame, and such a race gives a mixture of old and new
 //! bytes, as it would on any Unix.
 
-use super::addr::{PhysAddr, PGSIZE};
+use super::addr::{PhysAddr, PhysMem, PGSIZE};
 use core::ptr;
 
 /// Checks that `[off, off + len)` lies inside one page and returns the pointer to `pa + off`.
 fn at(pa: PhysAddr, off: usize, len: usize) -> *mut u8 {
-    assert!(pa.0.is_multiple_of(PGSIZE) && off <= PGSIZE && len <= PGSIZE - off, "page: bad range");
+    assert!(pa.is_page_aligned() && off <= PGSIZE && len <= PGSIZE - off, "page: bad range");
     pa.as_ptr::<u8>().wrapping_add(off)
 }
 

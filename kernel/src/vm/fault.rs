@@ -14,8 +14,9 @@
 
 use super::space::{AddressSpace, MapObject};
 use super::{fileio, stats, Access};
+use crate::mm::addr::va;
 use crate::mm::pagetable::{PageTable, Pte, PteFlags};
-use crate::mm::{frame, PhysAddr, VirtAddr, PGSIZE};
+use crate::mm::{frame, PhysAddr, PGSIZE};
 use crate::proc;
 use abi::Errno;
 use core::sync::atomic::{AtomicU64, Ordering};
@@ -75,7 +76,7 @@ pub(super) fn fault_vma(space: &mut AddressSpace, page_va: usize, access: Access
     if !flags.contains(needed(access)) {
         return Err(Errno::Fault);
     }
-    if let Some(pte) = pt.lookup(VirtAddr(page_va)) {
+    if let Some(pte) = pt.lookup(va(page_va)) {
         if pte.flags().contains(needed(access)) {
             return Ok(()); // resolved already (MAP_POPULATE over fault-around pages)
         }
@@ -140,11 +141,10 @@ fn object_page(obj: &MapObject, vma: &Vma<MapObject>, index: u64, page_va: usize
 /// Maps `pa` at the absent page `page_va` with `flags` (V added), consuming the caller's
 /// reference to `pa`, which is dropped again on failure.
 fn install(pt: &mut PageTable, page_va: usize, pa: PhysAddr, flags: PteFlags) -> Result<(), Errno> {
-    let Some(pte) = pt.walk(VirtAddr(page_va), true) else {
+    if pt.update(va(page_va), true, |_| Pte::new(pa, flags | PteFlags::V)).is_none() {
         frame::free(pa);
         return Err(Errno::NoMem);
-    };
-    *pte = Pte::new(pa, flags | PteFlags::V);
+    }
     Ok(())
 }
 
@@ -157,17 +157,17 @@ fn copy_into_new(pt: &mut PageTable, page_va: usize, flags: PteFlags, old: PhysA
     }
     frame::free(old);
     let copy = copy.ok_or(Errno::NoMem)?;
-    let Some(pte) = pt.walk(VirtAddr(page_va), true) else {
+    let new = Pte::new(copy, flags | PteFlags::V | PteFlags::A | PteFlags::D);
+    let Some(replaced) = pt.update(va(page_va), true, |_| new) else {
         frame::free(copy);
         return Err(Errno::NoMem);
     };
     // A page the copy replaces holds the mapping's reference to `old`'s frame: drop it. (The
     // TLB needs no flush: the user page table is only live in user mode, and returning there
     // flushes it.)
-    if pte.is_valid() {
-        frame::free(pte.pa());
+    if replaced.is_valid() {
+        frame::free(replaced.pa());
     }
-    *pte = Pte::new(copy, flags | PteFlags::V | PteFlags::A | PteFlags::D);
     Ok(())
 }
 
@@ -183,15 +183,17 @@ fn map_around(pt: &mut PageTable, vma: &Vma<MapObject>, page_va: usize, flags: P
     let index_of = |va: usize| (offset + (va - vma_start) as u64) / PGSIZE as u64;
     let first_index = index_of(vma_start);
     let map_one = |index: u64, pa: PhysAddr| {
-        let va = vma_start + ((index - first_index) as usize) * PGSIZE;
+        let page = vma_start + ((index - first_index) as usize) * PGSIZE;
         // The window lies in the level-0 table the faulting page was just mapped in.
-        match pt.walk(VirtAddr(va), false) {
-            Some(pte) if !pte.is_valid() => {
-                *pte = Pte::new(pa, flags | PteFlags::V | PteFlags::A);
-                true
+        let mut mapped = false;
+        pt.update(va(page), false, |old| {
+            if old.is_valid() {
+                return old;
             }
-            _ => false,
-        }
+            mapped = true;
+            Pte::new(pa, flags | PteFlags::V | PteFlags::A)
+        });
+        mapped
     };
     match obj {
         MapObject::File(_) => {
