@@ -48,7 +48,7 @@ unsafe impl Hal for KernelHal {
         // Heap and static buffers are identity-mapped; small request headers may sit on a
         // (physically contiguous) kernel stack mapped high.
         let va = buffer.as_ptr() as *mut u8 as usize;
-        crate::mm::kvm::translate(va).expect("virtio: unmapped buffer").0 as PhysAddr
+        crate::mm::kvm::translate(va).expect("virtio: unmapped buffer").as_usize() as PhysAddr
     }
 
     unsafe fn unshare(_paddr: PhysAddr, _buffer: NonNull<[u8]>, _dir: BufferDirection) {}

@@ -27,11 +27,11 @@ static REFS: AtomicUsize = AtomicUsize::new(0);
 fn ref_of<R>(pa: PhysAddr, f: impl FnOnce(&AtomicU32) -> R) -> R {
     let start = RANGE_START.load(Ordering::Relaxed);
     let end = RANGE_END.load(Ordering::Relaxed);
-    assert!(pa.0.is_multiple_of(PGSIZE) && pa.0 >= start && pa.0 < end, "frame: bad page {:#x}", pa.0);
+    let a = pa.as_usize();
+    assert!(a.is_multiple_of(PGSIZE) && a >= start && a < end, "frame: bad page {a:#x}");
     // SAFETY: REFS points at a leaked slice with one counter per page of [start, end), and the
     // index was just bounds-checked.
-    let counter =
-        unsafe { &*(REFS.load(Ordering::Relaxed) as *const AtomicU32).add((pa.0 - start) / PGSIZE) };
+    let counter = unsafe { &*(REFS.load(Ordering::Relaxed) as *const AtomicU32).add((a - start) / PGSIZE) };
     f(counter)
 }
 
@@ -76,8 +76,9 @@ pub fn alloc() -> Option<PhysAddr> {
     };
     // SAFETY: the page was just taken off the free list, so nothing else references it.
     unsafe { super::page::zero_page(pa) };
-    ref_of(PhysAddr(pa), |r| r.store(1, Ordering::Relaxed));
-    Some(PhysAddr(pa))
+    let pa = super::addr::pa(pa);
+    ref_of(pa, |r| r.store(1, Ordering::Relaxed));
+    Some(pa)
 }
 
 /// Adds a reference to an allocated page. Relaxed suffices, as for `Arc::clone`: the caller
@@ -87,7 +88,7 @@ pub fn alloc() -> Option<PhysAddr> {
 /// If `pa` is not an allocated page of the managed range (a kernel bug).
 pub fn share(pa: PhysAddr) {
     let old = ref_of(pa, |r| r.fetch_add(1, Ordering::Relaxed));
-    assert!(old > 0, "frame::share: free page {:#x}", pa.0);
+    assert!(old > 0, "frame::share: free page {:#x}", pa.as_usize());
 }
 
 /// Drops one reference to a page; the last one returns it to the allocator. The ordering is
@@ -99,10 +100,10 @@ pub fn share(pa: PhysAddr) {
 /// If `pa` is not an allocated page of the managed range (a kernel bug).
 pub fn free(pa: PhysAddr) {
     let old = ref_of(pa, |r| r.fetch_sub(1, Ordering::Release));
-    assert!(old > 0, "frame::free: double free of {:#x}", pa.0);
+    assert!(old > 0, "frame::free: double free of {:#x}", pa.as_usize());
     if old == 1 {
         core::sync::atomic::fence(Ordering::Acquire);
-        free_raw(pa.0);
+        free_raw(pa.as_usize());
     }
 }
 

@@ -2,11 +2,12 @@
 //! trampoline at the top, and each process's kernel stack below it with an unmapped guard
 //! page beneath every stack. Built once by hart 0, installed on every hart.
 
-use super::addr::{PhysAddr, VirtAddr, PGSIZE};
+use super::addr::{pa, va, PhysAddr, VirtAddr, PGSIZE};
 use super::pagetable::{PageTable, PteFlags};
 use crate::arch::{csr, trampoline};
 use crate::param::{KSTACK_PAGES, NPROC};
-use core::sync::atomic::{AtomicUsize, Ordering};
+use alloc::boxed::Box;
+use core::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 
 pub const UART0: usize = 0x1000_0000;
 pub const VIRTIO0: usize = 0x1000_1000;
@@ -15,6 +16,8 @@ pub const TEST_DEVICE: usize = 0x10_0000;
 pub const KERNBASE: usize = 0x8000_0000;
 
 static KERNEL_SATP: AtomicUsize = AtomicUsize::new(0);
+/// The kernel page table: set once by `init` (a leaked box, never freed or changed again).
+static KERNEL_PT: AtomicPtr<PageTable> = AtomicPtr::new(core::ptr::null_mut());
 
 extern "C" {
     static etext: u8;
@@ -33,7 +36,7 @@ pub fn init(phys_top: usize) {
     let mut pt = PageTable::new().expect("kvm: no memory");
     let rw = PteFlags::R | PteFlags::W;
     let mut map = |va: usize, size: usize, flags: PteFlags| {
-        pt.map(VirtAddr(va), PhysAddr(va), size, flags).expect("kvm: no memory");
+        pt.map(self::va(va), pa(va), size, flags).expect("kvm: no memory");
     };
     map(TEST_DEVICE, PGSIZE, rw);
     map(UART0, PGSIZE, rw);
@@ -44,8 +47,7 @@ pub fn init(phys_top: usize) {
     map(KERNBASE, text_end - KERNBASE, PteFlags::R | PteFlags::X);
     map(text_end, phys_top - text_end, rw);
     let tramp = trampoline::trampoline_start as *const () as usize;
-    pt.map(VirtAddr(abi::TRAMPOLINE), PhysAddr(tramp), PGSIZE, PteFlags::R | PteFlags::X)
-        .expect("kvm: no memory");
+    pt.map(va(abi::TRAMPOLINE), pa(tramp), PGSIZE, PteFlags::R | PteFlags::X).expect("kvm: no memory");
     // Each stack is physically contiguous (one heap block), so a buffer on a kernel stack is
     // contiguous for devices too (see `translate`).
     for i in 0..NPROC {
@@ -54,11 +56,11 @@ pub fn init(phys_top: usize) {
         // SAFETY: non-zero size; the block is never freed (stacks live forever).
         let block = unsafe { alloc::alloc::alloc_zeroed(layout) } as usize;
         assert!(block != 0, "kvm: no memory for kernel stacks");
-        pt.map(VirtAddr(kstack_top(i) - size), PhysAddr(block), size, rw).expect("kvm: no memory");
+        pt.map(va(kstack_top(i) - size), pa(block), size, rw).expect("kvm: no memory");
     }
     KERNEL_SATP.store(pt.satp(), Ordering::Relaxed);
-    // The table lives forever: PageTable has no Drop, so nothing is freed here.
-    let _ = pt;
+    // The table lives forever: leaked, so its Drop (which frees tables) never runs.
+    KERNEL_PT.store(Box::leak(Box::new(pt)), Ordering::Release);
 }
 
 /// Switches this hart to the kernel page table.
@@ -71,10 +73,12 @@ pub fn init_hart() {
 /// The physical address behind kernel virtual address `va` (identity-mapped RAM, or a kernel
 /// stack mapped high), or `None` if unmapped.
 pub fn translate(va: usize) -> Option<PhysAddr> {
-    let root = PhysAddr((KERNEL_SATP.load(Ordering::Relaxed) & ((1 << 44) - 1)) << 12);
-    let mut pt = core::mem::ManuallyDrop::new(PageTable::from_root(root));
-    let pte = pt.lookup(VirtAddr(va & !(PGSIZE - 1)))?;
-    Some(PhysAddr(pte.pa().0 + va % PGSIZE))
+    let pt = KERNEL_PT.load(Ordering::Acquire);
+    assert!(!pt.is_null(), "kvm::translate before kvm::init");
+    // SAFETY: a non-null pointer is the leaked box `init` stored: valid forever, and never
+    // changed after `init` (only shared references to it exist).
+    let pt = unsafe { &*pt };
+    pt.translate(VirtAddr::new(va)?)
 }
 
 /// `satp` value of the kernel page table.

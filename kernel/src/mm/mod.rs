@@ -2,7 +2,7 @@
 //! tables, the kernel's own page table, and the only code that copies to and from user memory.
 //!
 //! Physical memory is identity-mapped in the kernel page table, so a physical address is also a
-//! kernel virtual address; `PhysAddr::as_ptr` is the one place that conversion happens.
+//! kernel virtual address; `addr::PhysMem::as_ptr` is the one place that conversion happens.
 
 pub mod addr;
 pub mod frame;

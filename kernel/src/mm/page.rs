@@ -8,12 +8,12 @@
 //! pointers, never Rust references to the frame, and such a race gives a mixture of old and new
 //! bytes, as it would on any Unix.
 
-use super::addr::{PhysAddr, PGSIZE};
+use super::addr::{PhysAddr, PhysMem, PGSIZE};
 use core::ptr;
 
 /// Checks that `[off, off + len)` lies inside one page and returns the pointer to `pa + off`.
 fn at(pa: PhysAddr, off: usize, len: usize) -> *mut u8 {
-    assert!(pa.0.is_multiple_of(PGSIZE) && off <= PGSIZE && len <= PGSIZE - off, "page: bad range");
+    assert!(pa.is_page_aligned() && off <= PGSIZE && len <= PGSIZE - off, "page: bad range");
     pa.as_ptr::<u8>().wrapping_add(off)
 }
 
@@ -44,7 +44,7 @@ pub fn read(pa: PhysAddr, off: usize, dst: &mut [u8]) {
 /// # Safety
 /// Both ranges must be valid for `len` bytes.
 unsafe fn copy_bytes(d: *mut u8, s: *const u8, len: usize) {
-    let aligned = (d as usize | s as usize) % 8 == 0;
+    let aligned = (d as usize | s as usize).is_multiple_of(8);
     let apart = (d as usize).abs_diff(s as usize) >= len;
     if !aligned || !apart {
         // SAFETY: the caller's promise; `ptr::copy` allows overlap.

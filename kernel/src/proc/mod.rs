@@ -23,6 +23,7 @@ use crate::arch::switch::Context;
 use crate::arch::trampoline::TrapFrame;
 use crate::fs::file::File;
 use crate::fs::Inode;
+use crate::mm::addr::PhysMem;
 use crate::mm::{frame, kvm, PhysAddr};
 use crate::param::{NOFILE, NPROC};
 use crate::sync::SpinLock;
@@ -31,6 +32,12 @@ use abi::Errno;
 use alloc::sync::Arc;
 use core::cell::{Cell, RefCell, UnsafeCell};
 use core::sync::atomic::{AtomicI32, Ordering};
+
+/// The trap frame of a slot that has none (address 0 is never a frame).
+const NO_TRAPFRAME: PhysAddr = match PhysAddr::new(0) {
+    Some(pa) => pa,
+    None => unreachable!(),
+};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum State {
@@ -105,7 +112,7 @@ static PROCS: [Proc; NPROC] = [const {
         parent: UnsafeCell::new(None),
         private: UnsafeCell::new(ProcPrivate {
             kstack: Cell::new(0),
-            trapframe: Cell::new(PhysAddr(0)),
+            trapframe: Cell::new(NO_TRAPFRAME),
             trapframe_busy: Cell::new(false),
             vm: RefCell::new(None),
             context: UnsafeCell::new(Context::zero()),
@@ -330,8 +337,8 @@ fn free_proc(p: &Proc) {
     let pr = unsafe { p.private() };
     // A reader may still hold the space (torn down by exit): it is freed with its last handle.
     drop(set_vm(p, pr, None));
-    let tf = pr.trapframe.replace(PhysAddr(0));
-    if tf.0 != 0 {
+    let tf = pr.trapframe.replace(NO_TRAPFRAME);
+    if tf != NO_TRAPFRAME {
         frame::free(tf);
     }
     // SAFETY: parent links of a dead slot are ours to clear (its parent no longer looks).

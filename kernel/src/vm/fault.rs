@@ -14,6 +14,7 @@
 
 use super::space::{AddressSpace, MapObject};
 use super::{fileio, stats, Access};
+use crate::mm::addr::va;
 use crate::mm::pagetable::{PageTable, Pte, PteFlags};
 use crate::mm::{frame, PhysAddr, VirtAddr, PGSIZE};
 use crate::proc;
@@ -75,7 +76,9 @@ pub(super) fn fault_vma(space: &mut AddressSpace, page_va: usize, access: Access
     if !flags.contains(needed(access)) {
         return Err(Errno::Fault);
     }
-    if let Some(pte) = pt.lookup(VirtAddr(page_va)) {
+    // Mappings lie below USER_TOP, so this is a virtual address.
+    let page = va(page_va);
+    if let Some(pte) = pt.lookup(page) {
         if pte.flags().contains(needed(access)) {
             return Ok(()); // resolved already (MAP_POPULATE over fault-around pages)
         }
@@ -87,12 +90,12 @@ pub(super) fn fault_vma(space: &mut AddressSpace, page_va: usize, access: Access
         frame::share(pte.pa()); // our reference while copying
         FILE_FAULTS.fetch_add(1, Ordering::Relaxed);
         stats::COPY_FAULTS.fetch_add(1, Ordering::Relaxed);
-        return copy_into_new(pt, page_va, flags, pte.pa());
+        return copy_into_new(pt, page, flags, pte.pa());
     }
     let Backing::File { file: obj, offset } = &vma.backing else {
         let pa = frame::alloc().ok_or(Errno::NoMem)?;
         ANON_FAULTS.fetch_add(1, Ordering::Relaxed);
-        return install(pt, page_va, pa, flags | PteFlags::A | PteFlags::D);
+        return install(pt, page, pa, flags | PteFlags::A | PteFlags::D);
     };
     let index = (offset + (page_va - vma.range().start()) as u64) / PGSIZE as u64;
     let pa = object_page(obj, vma, index, page_va)?;
@@ -100,13 +103,13 @@ pub(super) fn fault_vma(space: &mut AddressSpace, page_va: usize, access: Access
     let private = vma.share == Share::Private;
     if private && access == Access::Write {
         stats::COPY_FAULTS.fetch_add(1, Ordering::Relaxed);
-        return copy_into_new(pt, page_va, flags, pa);
+        return copy_into_new(pt, page, flags, pa);
     }
     // Shared pages are mapped writable if the mapping is (the PTE's dirty bit then tells
     // write-back what changed); private ones read-only until their first store.
     let map_flags = if private { flags - PteFlags::W } else { flags };
     stats::SHARED_FAULTS.fetch_add(1, Ordering::Relaxed);
-    install(pt, page_va, pa, map_flags | PteFlags::A)?;
+    install(pt, page, pa, map_flags | PteFlags::A)?;
     if access != Access::Write {
         map_around(pt, vma, page_va, map_flags);
     }
@@ -137,37 +140,36 @@ fn object_page(obj: &MapObject, vma: &Vma<MapObject>, index: u64, page_va: usize
     fileio::fill(f, index, window)
 }
 
-/// Maps `pa` at the absent page `page_va` with `flags` (V added), consuming the caller's
+/// Maps `pa` at the absent page `page` with `flags` (V added), consuming the caller's
 /// reference to `pa`, which is dropped again on failure.
-fn install(pt: &mut PageTable, page_va: usize, pa: PhysAddr, flags: PteFlags) -> Result<(), Errno> {
-    let Some(pte) = pt.walk(VirtAddr(page_va), true) else {
+fn install(pt: &mut PageTable, page: VirtAddr, pa: PhysAddr, flags: PteFlags) -> Result<(), Errno> {
+    if pt.update(page, true, |_| Pte::new(pa, flags | PteFlags::V)).is_none() {
         frame::free(pa);
         return Err(Errno::NoMem);
-    };
-    *pte = Pte::new(pa, flags | PteFlags::V);
+    }
     Ok(())
 }
 
-/// Maps a new private copy of the page `old` at `page_va` with `flags` (plus A and D),
+/// Maps a new private copy of the page `old` at `page` with `flags` (plus A and D),
 /// replacing whatever was mapped there, and drops the caller's reference to `old`.
-fn copy_into_new(pt: &mut PageTable, page_va: usize, flags: PteFlags, old: PhysAddr) -> Result<(), Errno> {
+fn copy_into_new(pt: &mut PageTable, page: VirtAddr, flags: PteFlags, old: PhysAddr) -> Result<(), Errno> {
     let copy = frame::alloc();
     if let Some(c) = copy {
         crate::mm::page::copy_page(c, old);
     }
     frame::free(old);
     let copy = copy.ok_or(Errno::NoMem)?;
-    let Some(pte) = pt.walk(VirtAddr(page_va), true) else {
+    let new = Pte::new(copy, flags | PteFlags::V | PteFlags::A | PteFlags::D);
+    let Some(replaced) = pt.update(page, true, |_| new) else {
         frame::free(copy);
         return Err(Errno::NoMem);
     };
     // A page the copy replaces holds the mapping's reference to `old`'s frame: drop it. (The
     // TLB needs no flush: the user page table is only live in user mode, and returning there
     // flushes it.)
-    if pte.is_valid() {
-        frame::free(pte.pa());
+    if replaced.is_valid() {
+        frame::free(replaced.pa());
     }
-    *pte = Pte::new(copy, flags | PteFlags::V | PteFlags::A | PteFlags::D);
     Ok(())
 }
 
@@ -183,15 +185,17 @@ fn map_around(pt: &mut PageTable, vma: &Vma<MapObject>, page_va: usize, flags: P
     let index_of = |va: usize| (offset + (va - vma_start) as u64) / PGSIZE as u64;
     let first_index = index_of(vma_start);
     let map_one = |index: u64, pa: PhysAddr| {
-        let va = vma_start + ((index - first_index) as usize) * PGSIZE;
+        let page = vma_start + ((index - first_index) as usize) * PGSIZE;
         // The window lies in the level-0 table the faulting page was just mapped in.
-        match pt.walk(VirtAddr(va), false) {
-            Some(pte) if !pte.is_valid() => {
-                *pte = Pte::new(pa, flags | PteFlags::V | PteFlags::A);
-                true
+        let mut mapped = false;
+        pt.update(va(page), false, |old| {
+            if old.is_valid() {
+                return old;
             }
-            _ => false,
-        }
+            mapped = true;
+            Pte::new(pa, flags | PteFlags::V | PteFlags::A)
+        });
+        mapped
     };
     match obj {
         MapObject::File(_) => {

@@ -12,8 +12,8 @@ use super::fileio;
 use super::space::{AddressSpace, MapObject, MMAP_BASE};
 use super::{Access, Vm};
 use crate::mm::addr::page_round_up;
-use crate::mm::pagetable::PteFlags;
-use crate::mm::{frame, VirtAddr, PGSIZE};
+use crate::mm::pagetable::{Pte, PteFlags, VaRange};
+use crate::mm::{frame, PGSIZE};
 use abi::Errno;
 use alloc::sync::Arc;
 use core::sync::atomic::{AtomicU64, Ordering};
@@ -192,26 +192,18 @@ fn release(space: &mut AddressSpace, vma: Vma<MapObject>) {
         Backing::File { file, offset } => Some((file, *offset)),
         Backing::Anonymous => None,
     };
-    let mut va = range.start();
-    while va < range.end() {
-        let Some(pte) = space.pt.walk(VirtAddr(va), false) else {
-            va = ((va | (512 * PGSIZE - 1)) + 1).min(range.end()); // no table: skip 2 MiB
-            continue;
-        };
-        if pte.is_valid() {
-            let old = *pte;
-            *pte = crate::mm::pagetable::Pte(0);
-            if let Some((o, off)) = obj {
-                if vma.share == Share::Shared && old.flags().contains(PteFlags::D) {
-                    if let Some(cache) = o.cache() {
-                        cache.mark_dirty((off + (va - range.start()) as u64) / PGSIZE as u64);
-                    }
+    let pages = VaRange::new(range.start(), range.end()).expect("mappings lie below MAXVA");
+    space.pt.update_leaves(pages, |va, pte| {
+        let old = core::mem::replace(pte, Pte::EMPTY);
+        if let Some((o, off)) = obj {
+            if vma.share == Share::Shared && old.flags().contains(PteFlags::D) {
+                if let Some(cache) = o.cache() {
+                    cache.mark_dirty((off + (va.as_usize() - range.start()) as u64) / PGSIZE as u64);
                 }
             }
-            frame::free(old.pa());
         }
-        va += PGSIZE;
-    }
+        frame::free(old.pa());
+    });
     if let (Some((MapObject::File(f), off)), Share::Shared) = (obj, vma.share) {
         let first = off / PGSIZE as u64;
         write_back(f, first, first + range.pages() as u64);

@@ -4,6 +4,10 @@
 //! `pagecache` (the pages of one file, owned by its inode), `anon` (shared anonymous memory),
 //! `fileio` (what mappings need from the file system), `reclaim` (freeing file pages when
 //! memory runs out), `stats` (counters and read-only views for `kstat`, `vmmaps` and Ctrl-P).
+//!
+//! No unsafe code lives here: raw memory is reached through `mm` (page copies in `mm::page`,
+//! page-table entries in `mm::pagetable`).
+#![forbid(unsafe_code)]
 
 pub mod anon;
 pub mod fault;

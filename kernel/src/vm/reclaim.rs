@@ -24,8 +24,9 @@ use super::pagecache::PageCache;
 use super::space::{AddressSpace, MapObject};
 use crate::fs::evict_unused_pages;
 use crate::mm::addr::page_round_down;
-use crate::mm::pagetable::{Pte, PteFlags};
-use crate::mm::{frame, PhysAddr, VirtAddr, PGSIZE};
+use crate::mm::pagetable::{flush_tlb, Pte, PteFlags, VaRange};
+use crate::mm::{frame, PhysAddr, PGSIZE};
+use core::ops::ControlFlow;
 use core::sync::atomic::{AtomicU64, Ordering};
 use vmspace::{Backing, Share, VirtRange, Vma};
 
@@ -76,8 +77,7 @@ fn unmap_clean(space: &mut AddressSpace, fault_page: usize) -> usize {
         n = sweep(space, fault_page, PGSIZE);
     }
     if n > 0 {
-        // SAFETY: flushing the TLB has no effect on memory.
-        unsafe { core::arch::asm!("sfence.vma zero, zero") };
+        flush_tlb();
     }
     n
 }
@@ -96,27 +96,27 @@ fn sweep(space: &mut AddressSpace, fault_page: usize, near: usize) -> usize {
             let Some(cache) = obj.cache() else { continue };
             let Some(r) = vma.range().intersection(&part) else { continue };
             let file_pages = cache.size().div_ceil(PGSIZE as u64);
-            let mut va = r.start();
-            while va < r.end() {
+            let pages = VaRange::new(r.start(), r.end()).expect("mappings lie below MAXVA");
+            // Breaks with `true` when the batch is full, `false` at end-of-file.
+            let flow = pt.for_each_leaf_mut(pages, |va, pte| {
+                let va = va.as_usize();
                 let index = (offset + (va - vma.range().start()) as u64) / PGSIZE as u64;
                 if index >= file_pages {
-                    break; // nothing past end-of-file is mapped
+                    return ControlFlow::Break(false); // nothing past end-of-file is mapped
                 }
-                if n == UNMAP_BATCH {
-                    *reclaim_cursor = va;
-                    return n;
-                }
-                let Some(pte) = pt.walk(VirtAddr(va), false) else {
-                    va = ((va | (512 * PGSIZE - 1)) + 1).min(r.end()); // no table: skip 2 MiB
-                    continue;
-                };
-                let old = *pte;
-                if va.abs_diff(fault_page) >= near && eligible(cache, vma, index, old) {
-                    *pte = Pte(0);
-                    frame::free(old.pa());
+                if va.abs_diff(fault_page) >= near && eligible(cache, vma, index, *pte) {
+                    frame::free(core::mem::replace(pte, Pte::EMPTY).pa());
                     n += 1;
+                    if n == UNMAP_BATCH {
+                        return ControlFlow::Break(true);
+                    }
                 }
-                va += PGSIZE;
+                ControlFlow::Continue(())
+            });
+            // The clock hand stops just past the last page taken.
+            if let ControlFlow::Break((true, rest)) = flow {
+                *reclaim_cursor = rest.start();
+                return n;
             }
         }
     }

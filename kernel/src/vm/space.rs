@@ -11,8 +11,8 @@
 use super::anon::SharedAnon;
 use crate::arch::trampoline;
 use crate::fs::file::File;
-use crate::mm::addr::{page_round_down, page_round_up};
-use crate::mm::pagetable::{PageTable, Pte, PteFlags};
+use crate::mm::addr::{self, page_round_down, page_round_up};
+use crate::mm::pagetable::{PageTable, Pte, PteFlags, VaRange, MAXVA};
 use crate::mm::{frame, PhysAddr, VirtAddr, PGSIZE};
 use abi::Errno;
 use alloc::sync::Arc;
@@ -77,14 +77,13 @@ impl AddressSpace {
     /// An empty space with the trampoline and the trap frame page `trapframe` mapped.
     pub fn new(trapframe: PhysAddr) -> Result<AddressSpace, Errno> {
         let mut pt = PageTable::new().ok_or(Errno::NoMem)?;
-        let tramp = PhysAddr(trampoline::trampoline_start as *const () as usize);
+        let tramp = addr::pa(trampoline::trampoline_start as *const () as usize);
         let ok = pt
-            .map(VirtAddr(abi::TRAMPOLINE), tramp, PGSIZE, PteFlags::R | PteFlags::X)
-            .and_then(|_| pt.map(VirtAddr(abi::TRAPFRAME), trapframe, PGSIZE, PteFlags::R | PteFlags::W));
+            .map(addr::va(abi::TRAMPOLINE), tramp, PGSIZE, PteFlags::R | PteFlags::X)
+            .and_then(|_| pt.map(addr::va(abi::TRAPFRAME), trapframe, PGSIZE, PteFlags::R | PteFlags::W));
         if let Err(e) = ok {
-            pt.unmap(VirtAddr(abi::TRAMPOLINE));
-            pt.free_tables();
-            return Err(e);
+            pt.unmap(addr::va(abi::TRAMPOLINE));
+            return Err(e); // dropping `pt` frees its tables
         }
         Ok(AddressSpace {
             pt,
@@ -103,12 +102,12 @@ impl AddressSpace {
         let end = page_round_up(end);
         let first = va;
         while va < end {
-            if self.pt.lookup(VirtAddr(va)).is_none() {
+            if self.pt.lookup(addr::va(va)).is_none() {
                 let Some(page) = super::reclaim::alloc_frame() else {
                     self.free_range(first, va);
                     return Err(Errno::NoMem);
                 };
-                if let Err(e) = self.pt.map(VirtAddr(va), page, PGSIZE, flags | PteFlags::U) {
+                if let Err(e) = self.pt.map(addr::va(va), page, PGSIZE, flags | PteFlags::U) {
                     frame::free(page);
                     self.free_range(first, va);
                     return Err(e);
@@ -122,43 +121,19 @@ impl AddressSpace {
     /// Unmaps and frees every present user page in [start, end) (page-rounded outward for
     /// `end`, inward for `start`). Absent pages are skipped.
     pub fn free_range(&mut self, start: usize, end: usize) {
-        let mut va = page_round_up(start);
-        while va < page_round_up(end) {
-            match self.pt.walk(VirtAddr(va), false) {
-                // Skip a whole missing level-0 table at once.
-                None => va = (va | (512 * PGSIZE - 1)) + 1,
-                Some(pte) => {
-                    if pte.is_valid() && pte.flags().contains(PteFlags::U) {
-                        let pa = pte.pa();
-                        *pte = Pte(0);
-                        frame::free(pa);
-                    }
-                    va += PGSIZE;
-                }
+        let (start, end) = (page_round_up(start), page_round_up(end).min(MAXVA));
+        let Some(range) = VaRange::new(start, end) else { return }; // empty
+        self.pt.update_leaves(range, |_, pte| {
+            if pte.flags().contains(PteFlags::U) {
+                frame::free(pte.pa());
+                *pte = Pte::EMPTY;
             }
-        }
+        });
     }
 
-    /// Calls `f(va, pte)` for every present user page, in address order.
-    pub fn for_each_user_page(&self, mut f: impl FnMut(usize, Pte)) {
-        fn visit(table: PhysAddr, level: usize, base: usize, f: &mut dyn FnMut(usize, Pte)) {
-            for i in 0..512 {
-                // SAFETY: `table` is a page-table page of this space; i < 512.
-                let pte = unsafe { *table.as_ptr::<Pte>().add(i) };
-                if !pte.is_valid() {
-                    continue;
-                }
-                let va = base | (i << (12 + 9 * level));
-                if pte.is_leaf() {
-                    if pte.flags().contains(PteFlags::U) {
-                        f(va, pte);
-                    }
-                } else if level > 0 {
-                    visit(pte.pa(), level - 1, va, f);
-                }
-            }
-        }
-        visit(self.pt.root(), 2, 0, &mut f);
+    /// Every present user page `(va, pte)`, in address order.
+    pub fn user_pages(&self) -> impl Iterator<Item = (VirtAddr, Pte)> + '_ {
+        self.pt.leaves(VaRange::all()).filter(|(_, pte)| pte.flags().contains(PteFlags::U))
     }
 
     /// A copy of this space for a forked child whose trap frame page is `trapframe`: every
@@ -174,37 +149,29 @@ impl AddressSpace {
         child.heap_start = self.heap_start;
         child.brk = self.brk;
         child.vmas = self.vmas.clone();
-        let mut result = Ok(());
-        let vmas = &self.vmas;
-        self.for_each_user_page(|va, pte| {
-            if result.is_err() {
-                return;
-            }
+        for (va, pte) in self.user_pages() {
             // Shared pages stay shared: the child maps the very same frame. So do read-only
             // pages of private mappings (cached file pages not yet copied, pages of a
             // read-only mapping): nobody can store to them without copying first.
-            let in_vma = vmas.find(va).map(|v| v.share);
+            let in_vma = self.vmas.find(va.as_usize()).map(|v| v.share);
             if in_vma == Some(Share::Shared) || (in_vma.is_some() && !pte.flags().contains(PteFlags::W)) {
                 frame::share(pte.pa());
                 let flags = pte.flags() & !PteFlags::D;
-                if let Err(e) = child.pt.map_exact(VirtAddr(va), pte.pa(), flags) {
+                if let Err(e) = child.pt.map_exact(va, pte.pa(), flags) {
                     frame::free(pte.pa());
-                    result = Err(e);
+                    return Err(e); // dropping `child` frees what it has
                 }
-                return;
+                continue;
             }
-            let Some(page) = frame::alloc() else {
-                result = Err(Errno::NoMem);
-                return;
-            };
+            let page = frame::alloc().ok_or(Errno::NoMem)?;
             crate::mm::page::copy_page(page, pte.pa());
             let flags = pte.flags() & (PteFlags::R | PteFlags::W | PteFlags::X | PteFlags::U);
-            if let Err(e) = child.pt.map(VirtAddr(va), page, PGSIZE, flags) {
+            if let Err(e) = child.pt.map(va, page, PGSIZE, flags) {
                 frame::free(page);
-                result = Err(e);
+                return Err(e);
             }
-        });
-        result.map(|()| child)
+        }
+        Ok(child)
     }
 
     /// Handles a fault at `va`: a page of the heap not yet present is allocated zeroed; a page
@@ -226,7 +193,7 @@ impl AddressSpace {
         let page_va = page_round_down(va);
         // The heap and the mappings never overlap (mmap and sbrk keep them apart).
         if va >= self.heap_start && va < self.brk {
-            if self.pt.lookup(VirtAddr(page_va)).is_some() {
+            if self.pt.lookup(addr::va(page_va)).is_some() {
                 return Err(Errno::Fault); // present, so the access itself is not allowed
             }
             return self.alloc_range(page_va, page_va + PGSIZE, PteFlags::R | PteFlags::W);
@@ -246,13 +213,13 @@ impl AddressSpace {
             Access::Write => PteFlags::W,
             Access::Exec => PteFlags::X,
         };
-        let pte = match self.pt.lookup(VirtAddr(page_va)) {
+        let pte = match self.pt.lookup(addr::va(page_va)) {
             Some(p) if p.flags().contains(PteFlags::U | needed) => p,
             // Absent, or present without the permission (a private file page stored to
             // gets its copy; anything else fails below).
             _ => {
                 self.fault_in(va, access)?;
-                self.pt.lookup(VirtAddr(page_va)).ok_or(Errno::Fault)?
+                self.pt.lookup(addr::va(page_va)).ok_or(Errno::Fault)?
             }
         };
         let f = pte.flags();
@@ -263,11 +230,9 @@ impl AddressSpace {
             // The kernel stores through the physical address, so the hardware never sets the
             // dirty bit for it: set it here, or write-back would skip a shared page that a
             // system call (read into a mapping) modified.
-            if let Some(p) = self.pt.walk(VirtAddr(page_va), false) {
-                *p = Pte::new(p.pa(), p.flags() | PteFlags::A | PteFlags::D);
-            }
+            self.pt.update(addr::va(page_va), false, |p| p.with_flags(p.flags() | PteFlags::A | PteFlags::D));
         }
-        Ok(PhysAddr(pte.pa().0 + (va - page_va)))
+        Ok(addr::pa(pte.pa().as_usize() + (va - page_va)))
     }
 
     /// Changes the program break by `delta` bytes. Growth is eager (pages allocated now) or
@@ -305,19 +270,22 @@ impl AddressSpace {
     }
 
     /// The physical page mapped (for the user) at page `page_va`, if present.
-    pub fn present_page(&mut self, page_va: usize) -> Option<PhysAddr> {
-        let pte = self.pt.lookup(VirtAddr(page_va))?;
+    pub fn present_page(&self, page_va: VirtAddr) -> Option<PhysAddr> {
+        let pte = self.pt.lookup(page_va)?;
         pte.flags().contains(PteFlags::U).then(|| pte.pa())
     }
 }
 
 impl Drop for AddressSpace {
-    /// Frees every user page and every page-table page. The trap frame page (owned by the
-    /// process) is not freed.
+    /// Frees every user page and (dropping `pt` afterwards) every page-table page. The trap
+    /// frame page (owned by the process) is not freed.
     fn drop(&mut self) {
-        self.for_each_user_page(|_, pte| frame::free(pte.pa()));
-        self.pt.unmap(VirtAddr(abi::TRAMPOLINE));
-        self.pt.unmap(VirtAddr(abi::TRAPFRAME));
-        self.pt.free_tables();
+        // User pages are ours to free; the trampoline and the trap frame (no U bit) are not.
+        self.pt.update_leaves(VaRange::all(), |_, pte| {
+            if pte.flags().contains(PteFlags::U) {
+                frame::free(pte.pa());
+            }
+            *pte = Pte::EMPTY;
+        });
     }
 }

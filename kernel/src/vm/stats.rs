@@ -5,11 +5,10 @@
 //! This module only counts and looks: it never changes an address space, never sleeps and never
 //! takes a lock. Callers that look at another process's space must first make sure that space
 //! cannot change shape under them (see `proc::with_space`); page-table entries are read with
-//! single volatile loads, because the owner may still fault pages in meanwhile.
+//! single volatile loads (`mm::pagetable`), because the owner may still fault pages in meanwhile.
 
 use super::space::{AddressSpace, MapObject};
-use crate::mm::pagetable::{Pte, PteFlags};
-use crate::mm::{PhysAddr, PGSIZE};
+use crate::mm::pagetable::{PageTable, PteFlags, VaRange};
 use abi::VmMap;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -107,7 +106,7 @@ pub(super) fn record(space: &AddressSpace, vma: &Vma<MapObject>) -> VmMap {
         start: range.start() as u64,
         end: range.end() as u64,
         offset,
-        resident: resident_pages(space.pt.root(), range),
+        resident: resident_pages(&space.pt, range),
         inum,
         prot: vma.prot.bits() as u32,
         flags: (share | if anonymous { abi::MAP_ANONYMOUS } else { 0 }) as u32,
@@ -120,49 +119,9 @@ pub fn prot_text(prot: u32) -> [u8; 3] {
     [bit(abi::PROT_READ, b'r'), bit(abi::PROT_WRITE, b'w'), bit(abi::PROT_EXEC, b'x')]
 }
 
-/// Entry `i` of the page-table page at `table`.
-fn read_pte(table: PhysAddr, i: usize) -> Pte {
-    debug_assert!(i < 512);
-    // SAFETY: `table` is a page-table page of a live address space: interior tables are freed
-    // only when the whole space is destroyed, which the callers of this module exclude (see
-    // the module docs), and `i < 512`. The owner may store to the entry on another hart at the
-    // same time; an aligned 64-bit load sees either the old or the new entry, and the volatile
-    // load keeps the compiler from splitting or repeating it.
-    unsafe { core::ptr::read_volatile(table.as_ptr::<Pte>().add(i)) }
-}
-
-/// The next interior table below `pte`, if `pte` points at one (not a leaf, not invalid).
-fn subtable(pte: Pte) -> Option<PhysAddr> {
-    (pte.is_valid() && !pte.is_leaf()).then(|| pte.pa())
-}
-
-/// Pages of `range` present for user access in the page table rooted at `root`. Missing
-/// interior tables are skipped whole, so a huge, mostly untouched mapping costs little.
-pub fn resident_pages(root: PhysAddr, range: VirtRange) -> u64 {
-    const L1_SPAN: usize = 512 * 512 * PGSIZE;
-    const L0_SPAN: usize = 512 * PGSIZE;
-    let index = |va: usize, level: usize| (va >> (12 + 9 * level)) & 0x1ff;
-    let next = |va: usize, span: usize| (va | (span - 1)).saturating_add(1);
-    let mut n = 0;
-    let mut va = range.start();
-    while va < range.end() {
-        let Some(mid) = subtable(read_pte(root, index(va, 2))) else {
-            va = next(va, L1_SPAN);
-            continue;
-        };
-        let Some(low) = subtable(read_pte(mid, index(va, 1))) else {
-            va = next(va, L0_SPAN);
-            continue;
-        };
-        // Every page of this level-0 table that the range covers.
-        let stop = next(va, L0_SPAN).min(range.end());
-        while va < stop {
-            let pte = read_pte(low, index(va, 0));
-            if pte.is_valid() && pte.flags().contains(PteFlags::U) {
-                n += 1;
-            }
-            va += PGSIZE;
-        }
-    }
-    n
+/// Pages of `range` present for user access in the page table `pt`. Missing interior tables
+/// are skipped whole (the leaf iterator), so a huge, mostly untouched mapping costs little.
+pub fn resident_pages(pt: &PageTable, range: VirtRange) -> u64 {
+    let Some(pages) = VaRange::new(range.start(), range.end()) else { return 0 };
+    pt.leaves(pages).filter(|(_, pte)| pte.flags().contains(PteFlags::U)).count() as u64
 }

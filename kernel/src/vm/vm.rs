@@ -19,7 +19,7 @@
 
 use super::space::AddressSpace;
 use super::{stats, Access};
-use crate::mm::addr::page_round_down;
+use crate::mm::addr::{page_round_down, VirtAddr};
 use crate::mm::pagetable::PteFlags;
 use crate::mm::{heap, page, PhysAddr, PGSIZE};
 use crate::sync::{SleepLock, SleepLockGuard};
@@ -167,11 +167,12 @@ impl Vm {
     /// Copies `src` to `va` in pages already present, whatever their permissions (exec
     /// writing its image and arguments).
     pub fn write_image(&self, va: usize, src: &[u8]) -> Result<(), Errno> {
-        let mut s = self.lock();
+        let s = self.lock();
         let mut done = 0;
         while done < src.len() {
             let at = va.checked_add(done).ok_or(Errno::Fault)?;
-            let pa = s.present_page(page_round_down(at)).ok_or(Errno::Fault)?;
+            let page = VirtAddr::new(page_round_down(at)).ok_or(Errno::Fault)?;
+            let pa = s.present_page(page).ok_or(Errno::Fault)?;
             let n = (PGSIZE - at % PGSIZE).min(src.len() - done);
             page::write(pa, at % PGSIZE, &src[done..done + n]);
             done += n;
@@ -213,7 +214,7 @@ fn for_each_user_piece(
         let at = va.checked_add(done).ok_or(Errno::Fault)?;
         let pa = s.translate(at, access)?;
         let n = (PGSIZE - at % PGSIZE).min(len - done);
-        if !f(PhysAddr(page_round_down(pa.0)), at % PGSIZE, done, n) {
+        if !f(pa.page_down(), at % PGSIZE, done, n) {
             break;
         }
         done += n;
