@@ -39,3 +39,15 @@ fn mmaptests_bigscan_small_memory() {
     assert!(out.contains("bigscan: scanned"), "bigscan did not scan; output:\n{out}");
     assert_eq!(code, 0, "mmaptests bigscan exited with {code}; output:\n{out}");
 }
+
+/// `mmaptests reclaimothers` at 48 MiB: a process touching anonymous memory gets the clean
+/// file pages that a sleeping process maps, instead of being killed.
+#[test]
+fn mmaptests_reclaim_others_small_memory() {
+    let mut run = Run::new("mmaptests reclaimothers").timeout(SUITE_TIMEOUT);
+    run.mem = "48M".into();
+    let (code, out) = run.go();
+    assert!(has_line(&out, "test reclaimothers: OK"), "reclaimothers did not pass with 48M; output:\n{out}");
+    assert!(!out.contains("reclaimothers: skipped"), "reclaimothers skipped itself with 48M; output:\n{out}");
+    assert_eq!(code, 0, "mmaptests reclaimothers exited with {code}; output:\n{out}");
+}

@@ -63,6 +63,9 @@ pub struct ProcShared {
     vm: Option<Arc<Vm>>,
     /// The program's name (for diagnostics): set at creation, fork and exec.
     name: [u8; 16],
+    /// Memory reclaim is changing this process's page table from another process
+    /// ([`for_each_idle_vm`]): the scheduler must not run it until this clears.
+    held_off: bool,
 }
 
 /// The part of a process only it (or someone it cannot run against) touches. Every field is
@@ -107,6 +110,7 @@ static PROCS: [Proc; NPROC] = [const {
                 pid: 0,
                 vm: None,
                 name: [0; 16],
+                held_off: false,
             },
         ),
         parent: UnsafeCell::new(None),
@@ -520,6 +524,35 @@ pub fn vm_of(pid: i32) -> Result<Option<Arc<Vm>>, Errno> {
         return Ok(if alive { g.vm.clone() } else { None });
     }
     Err(Errno::Srch)
+}
+
+/// Calls `f` with the address space of each other process that is not running on any hart
+/// (sleeping or runnable), keeping it from being scheduled until `f` returns: `f` may then
+/// change its page table without a TLB shootdown, since the way back to user mode flushes the
+/// TLB. Processes whose lock is busy are skipped; `f` returns whether to go on. For memory
+/// reclaim, which calls it from a fault; `f` must not sleep.
+pub fn for_each_idle_vm(mut f: impl FnMut(&Vm) -> bool) {
+    let me = try_current().map(|p| p.slot());
+    for p in PROCS.iter() {
+        if Some(p.slot()) == me {
+            continue;
+        }
+        let vm = {
+            let Some(mut g) = p.lock.try_lock() else { continue };
+            if !matches!(g.state, State::Sleeping | State::Runnable) || g.vm.is_none() {
+                continue;
+            }
+            g.held_off = true;
+            g.vm.clone()
+        };
+        let go_on = vm.as_deref().is_none_or(&mut f);
+        p.lock.lock().held_off = false;
+        // The process may have exited meanwhile: its space then goes with this last handle.
+        drop(vm);
+        if !go_on {
+            break;
+        }
+    }
 }
 
 /// Most mappings Ctrl-P lists per process.

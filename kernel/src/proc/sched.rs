@@ -21,7 +21,7 @@ pub fn scheduler() -> ! {
         let mut found = false;
         for p in PROCS.iter() {
             let mut g = p.lock.lock();
-            if g.state == State::Runnable {
+            if g.state == State::Runnable && !g.held_off {
                 g.state = State::Running;
                 // SAFETY: interrupts are off (the lock is held) and this hart owns its slot.
                 let c = unsafe { cpu::this_cpu() };

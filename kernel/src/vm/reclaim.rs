@@ -1,7 +1,7 @@
 //! Memory reclaim for file-backed pages, so that a file larger than the free memory can be
 //! mapped and scanned. When an allocation for a fault fails (`AddressSpace::fault_in`), the
-//! kernel first evicts the clean page-cache pages that no mapping uses from every live file
-//! cache (`pagecache::evict_unused_pages`); if that frees little, the faulting process gives
+//! kernel first evicts the clean page-cache pages that no mapping uses from every in-memory
+//! file's cache (`fs::evict_unused_pages`); if that frees little, the faulting process gives
 //! up a batch of its own clean file-backed pages (unmapping them drops its frame reference)
 //! and the caches are swept again. The fault is then retried; it fails (and the process is
 //! killed, as before) only when reclaim freed nothing.
@@ -14,11 +14,16 @@
 //! so successive reclaims take different pages, and a first pass spares the pages near the
 //! fault (a sequential scan gives up what it read longest ago).
 //!
-//! Locking: nothing here sleeps; the registry and page-map spinlocks are taken in their usual
-//! order, one at a time. TLB: only the current process's PTEs are cleared, while its hart
-//! runs the kernel page table (the trampoline flushes the TLB when it switches tables in both
-//! directions, and the process runs on no other hart meanwhile); an explicit `sfence.vma`
-//! after the sweep makes this independent of that.
+//! When the faulting process has nothing left to give, other processes that are not running
+//! give up their clean file pages the same way (`proc::for_each_idle_vm` keeps each from being
+//! scheduled while its page table changes; its address space is only tried, never waited
+//! for), so a process sleeping on a big mapping does not get another one killed.
+//!
+//! Locking: nothing here sleeps; the inode-table and page-map spinlocks are taken in their
+//! usual order, one at a time. TLB: the PTEs cleared belong to processes that run on no hart
+//! meanwhile (the current one, in the kernel; or an idle one held off the scheduler), and the
+//! trampoline flushes the TLB on every return to user mode; an explicit `sfence.vma` after
+//! the sweep makes this independent of that.
 
 use super::pagecache::PageCache;
 use super::space::{AddressSpace, MapObject};
@@ -65,8 +70,25 @@ pub(super) fn reclaim(space: &mut AddressSpace, fault_va: usize) -> bool {
     if n < ENOUGH && unmap_clean(space, page_round_down(fault_va)) > 0 {
         n += evict_unused_pages();
     }
+    if n < ENOUGH && unmap_clean_elsewhere() > 0 {
+        n += evict_unused_pages();
+    }
     PAGES_RECLAIMED.fetch_add(n as u64, Ordering::Relaxed);
     n > 0
+}
+
+/// Unmaps up to `UNMAP_BATCH` clean file-backed pages from the address spaces of other
+/// processes that are not running (a process sleeping on a big mapping must not make another
+/// one run out of memory); returns how many were unmapped. Spaces that are busy are skipped.
+fn unmap_clean_elsewhere() -> usize {
+    let mut n = 0;
+    crate::proc::for_each_idle_vm(|vm| {
+        if let Some(mut s) = vm.try_lock() {
+            n += unmap_clean(&mut s, usize::MAX);
+        }
+        n < UNMAP_BATCH
+    });
+    n
 }
 
 /// Unmaps up to `UNMAP_BATCH` clean file-backed pages of `space` other than `fault_page`,

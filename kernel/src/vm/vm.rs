@@ -54,6 +54,11 @@ impl Vm {
         self.space.lock()
     }
 
+    /// Takes the lock if it is free right now (reclaim from another process never waits).
+    pub(super) fn try_lock(&self) -> Option<SleepLockGuard<'_, AddressSpace>> {
+        self.space.try_lock()
+    }
+
     /// The value to load into `satp` to run in this address space.
     pub fn satp(&self) -> usize {
         self.satp

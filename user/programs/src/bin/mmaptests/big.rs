@@ -216,3 +216,65 @@ pub fn big_scan() -> TestResult {
     util::remove(F)?;
     Ok(())
 }
+
+/// Memory reclaim across processes: one process maps a file of three quarters of the free
+/// memory, reads all of it and sleeps holding the mapping; another then touches anonymous
+/// memory worth half the free memory. The file pages the sleeper maps are clean and can be
+/// read again, so the kernel must take them back rather than kill the second process.
+/// (Skipped, like bigscan, on machines with much memory: `cargo test` runs it at 48 MiB.)
+pub fn reclaim_others() -> TestResult {
+    const F: &str = "mmothers";
+    util::clean(&[F]);
+    let free = util::free()? as usize * PG;
+    if free > SCAN_SKIP_ABOVE {
+        println!("reclaimothers: skipped: {} MiB free", free / MIB);
+        return Ok(());
+    }
+    let size = (free * 3 / 4).next_multiple_of(PG);
+    create_scan(F, size)?;
+    let ready = util::Signal::new()?;
+    let holder = util::spawn(|| {
+        let Ok(fd) = util::open(F, abi::O_RDONLY) else { return 2 };
+        let Ok(a) = map(0, size, PROT_READ, MAP_SHARED, fd, 0) else { return 3 };
+        for p in 0..size / PG {
+            // SAFETY: a load from the holder's own read-only mapping of the file.
+            let got = unsafe { core::ptr::read_volatile((a + p * PG) as *const u64) };
+            if got != scan_word(p, 0) {
+                return 4;
+            }
+        }
+        ready.post(1);
+        loop {
+            let _ = ulib::process::pause(100); // hold the mapping until killed
+        }
+    })?;
+    if !ready.wait() {
+        let _ = util::wait_for(holder);
+        fail!("the process holding the mapping died before it had read the file");
+    }
+    let anon = (free / 2).next_multiple_of(PG);
+    let status = util::in_child(|| {
+        let Ok(a) = map(0, anon, RW, MAP_PRIVATE | abi::MAP_ANONYMOUS, -1, 0) else { return 2 };
+        // SAFETY: the child's own fresh writable mapping.
+        let m = unsafe { util::bytes_mut(a, anon) };
+        for p in 0..anon / PG {
+            m[p * PG] = p as u8;
+        }
+        let ok = (0..anon / PG).all(|p| m[p * PG] == p as u8);
+        if ok {
+            0
+        } else {
+            3
+        }
+    })?;
+    let _ = ulib::process::kill(holder);
+    let _ = util::wait_for(holder);
+    ensure!(
+        status == 0,
+        "touching {} MiB of anonymous memory ended with status {} while {} MiB of clean file pages were mapped by a sleeping process",
+        anon / MIB,
+        status,
+        size / MIB
+    );
+    util::remove(F)
+}

@@ -93,6 +93,7 @@ static CASES: &[Case] = &[
     case("statbadargs", observe::bad_args),
     long("bigfile", big::big_file),
     long("bigscan", big::big_scan),
+    long("reclaimothers", big::reclaim_others),
 ];
 
 fn main(args: Args) -> i32 {
