@@ -69,7 +69,19 @@ fn pmap_lists_a_processs_mappings() {
     assert!(out.contains("pmap: no process 99999"), "pmap of a missing pid did not say so:\n{out}");
     assert!(out.contains("pmap: bad pid x"), "pmap of a non-number did not say so:\n{out}");
     let d = demo(&out);
-    let (rows, total) = pmap_rows(&out, d.pid);
+    let (all, total) = pmap_rows(&out, d.pid);
+    // The parts exec and sbrk made are tagged `[ ROLE ]`: the image's segments, one guard
+    // page (no access), one stack page and the heap, below the mappings.
+    let tagged = |role: &str| -> Vec<&Vec<&str>> {
+        all.iter().filter(|r| r.len() > 2 && r[r.len() - 2] == role && r[r.len() - 1] == "]").collect()
+    };
+    assert!(!tagged("image").is_empty(), "no image rows:\n{out}");
+    let guard = tagged("guard");
+    assert!(guard.len() == 1 && guard[0][1..3] == ["4K", "---"], "guard row:\n{out}");
+    let stack = tagged("stack");
+    assert!(stack.len() == 1 && stack[0][1..4] == ["4K", "rw-", "private"], "stack row:\n{out}");
+    assert_eq!(tagged("heap").len(), 1, "heap row:\n{out}");
+    let rows: Vec<&Vec<&str>> = all.iter().filter(|r| r.last() != Some(&"]")).collect();
     assert_eq!(rows.len(), 3, "the helper has 3 mappings:\n{out}");
     let range = |start: u64, pages: u64| format!("{:#x}-{:#x}", start, start + pages * 4096);
 
@@ -93,13 +105,9 @@ fn pmap_lists_a_processs_mappings() {
 
     // Rows come in address order.
     let starts: Vec<u64> =
-        rows.iter().map(|r| u64::from_str_radix(&r[0][2..r[0].find('-').unwrap()], 16).unwrap()).collect();
+        all.iter().map(|r| u64::from_str_radix(&r[0][2..r[0].find('-').unwrap()], 16).unwrap()).collect();
     assert!(starts.windows(2).all(|w| w[0] < w[1]), "rows not in address order:\n{out}");
-    assert_eq!(
-        total,
-        format!("total: 3 mappings, 56K, {} resident pages", 3 + file_res),
-        "total line:\n{out}"
-    );
+    assert!(total.starts_with(&format!("total: {} mappings, ", all.len())), "total line:\n{out}");
 }
 
 /// The long form of vmstat, as (label, value) pairs, for each report in `out`.
@@ -153,10 +161,11 @@ fn vmstat_prints_counters_that_add_up() {
     let total = value(0, "total pages");
     assert!((20_000..=32_768).contains(&total), "total pages {total}:\n{out}");
     assert!(value(0, "free pages") <= total && value(0, "free pages") > total / 2, "free pages:\n{out}");
-    // The helper wrote 3 anonymous pages (nothing else in this run maps anonymous memory) and
-    // read one page of a fresh file through a shared mapping.
+    // The helper wrote 3 anonymous pages (the programs that ran also touch their own bss,
+    // which is anonymous memory too: mmaptests statanon counts the 3 exactly, in one process)
+    // and read one page of a fresh file through a shared mapping.
     let delta = |label: &str| value(1, label) - value(0, label);
-    assert_eq!(delta("anonymous zero-fill faults"), 3, "anonymous faults:\n{out}");
+    assert!(delta("anonymous zero-fill faults") >= 3, "anonymous faults:\n{out}");
     assert!(delta("shared map faults") >= 1, "shared faults:\n{out}");
     assert!(delta("page-cache fills") >= 1, "page-cache fills:\n{out}");
     // 128 MiB is far more than this run needs: nothing may be reclaimed.
@@ -166,8 +175,9 @@ fn vmstat_prints_counters_that_add_up() {
         delta("shared map faults") + delta("private copy faults"),
         "page-cache faults are the sum of shared and copy faults:\n{out}"
     );
-    // Every mapping is gone when the helper exits, and with it its caches.
-    assert_eq!(value(1, "page-cache pages"), value(0, "page-cache pages"), "page cache not back:\n{out}");
+    // Every mapping is gone when the helper exits, and nothing is left dirty. (The page cache
+    // also holds the programs that run, read lazily, so its size is not compared here:
+    // mmaptests statfile checks in one process that a file's pages go with its last user.)
     assert_eq!(value(1, "dirty page-cache pages"), 0, "dirty pages left:\n{out}");
 
     let lines: Vec<&str> = out.lines().map(str::trim_end).collect();
@@ -214,9 +224,14 @@ fn ctrl_p_lists_each_processs_mappings() {
     let lines: Vec<&str> = out.lines().map(str::trim).collect();
     let me = lines.iter().rposition(|l| l.starts_with(&format!("{} ", d.pid)) && l.ends_with(" mmaptests"));
     let me = me.unwrap_or_else(|| panic!("no process line for pid {}:\n{out}", d.pid));
-    assert_eq!(lines[me + 1], anon, "first mapping under the process line:\n{out}");
-    assert!(lines[me + 2].starts_with(&file_prefix), "second mapping:\n{out}");
-    assert_eq!(lines[me + 3], shared, "third mapping:\n{out}");
+    // Its image, guard page, stack and heap come first, then the mappings.
+    let first = me + lines[me..].iter().position(|l| *l == anon).expect("anon line after the process line");
+    assert!(
+        first > me + 1 && first <= me + 8,
+        "the mappings do not follow the image, stack and heap:\n{out}"
+    );
+    assert!(lines[first + 1].starts_with(&file_prefix), "second mapping:\n{out}");
+    assert_eq!(lines[first + 2], shared, "third mapping:\n{out}");
 }
 
 #[test]

@@ -72,13 +72,18 @@ pub mod kstat {
     /// Pages brought into a page cache since boot (read from the file, or zeroed for shared
     /// anonymous memory): page-cache misses.
     pub const CACHE_FILLS: usize = 11;
-    /// Mappings (mmap areas) of the calling process now.
+    /// Regions of the calling process now, as `vmmaps` lists them: its mappings (the parts of
+    /// the program image, the guard page and the stack among them) and the heap if not empty.
     pub const MAPPINGS: usize = 12;
     /// Clean page-cache pages evicted to free memory when an allocation for a fault failed
     /// (memory reclaim), since boot.
     pub const PAGES_RECLAIMED: usize = 13;
+    /// Pages held by the page caches of files now ([`CACHE_PAGES`] without shared anonymous
+    /// memory): the clean ones nobody maps are memory the kernel takes back when it runs out,
+    /// so `FREE_PAGES + FILE_PAGES` is what a leak check compares.
+    pub const FILE_PAGES: usize = 14;
     /// Number of counters; `kstat(n)` for `n >= COUNT` fails.
-    pub const COUNT: usize = 14;
+    pub const COUNT: usize = 15;
 }
 
 /// One record of the `vmmaps` extension call: a mapping of a process, in a fixed C layout.
@@ -91,7 +96,8 @@ pub mod kstat {
 ///     uint64 resident;  // pages present in the process's page table now
 ///     uint32 inum;      // inode number of the mapped file; 0 for anonymous memory
 ///     uint32 prot;      // PROT_READ | PROT_WRITE | PROT_EXEC
-///     uint32 flags;     // MAP_SHARED or MAP_PRIVATE, plus MAP_ANONYMOUS for anonymous memory
+///     uint32 flags;     // MAP_SHARED or MAP_PRIVATE, plus MAP_ANONYMOUS for anonymous memory,
+///                       // plus one VMMAP_* role bit for the parts exec and sbrk made
 ///     uint32 reserved;  // 0
 /// };                    // 48 bytes, little-endian
 /// ```
@@ -106,7 +112,24 @@ pub struct VmMap {
     pub flags: u32,
 }
 
+/// `VmMap::flags` role bit: a segment of the program image (text, data, bss), made by exec.
+pub const VMMAP_IMAGE: u32 = 1 << 16;
+/// `VmMap::flags` role bit: the guard page below the stack (no access).
+pub const VMMAP_GUARD: u32 = 1 << 17;
+/// `VmMap::flags` role bit: the stack.
+pub const VMMAP_STACK: u32 = 1 << 18;
+/// `VmMap::flags` role bit: the heap (`sbrk`).
+pub const VMMAP_HEAP: u32 = 1 << 19;
+/// Every role bit: a record with none of them is a mapping made by `mmap`.
+pub const VMMAP_ROLES: u32 = VMMAP_IMAGE | VMMAP_GUARD | VMMAP_STACK | VMMAP_HEAP;
+
 impl VmMap {
+    /// Whether the record is a mapping made by `mmap` (not a part of the image, the guard
+    /// page, the stack or the heap).
+    pub fn from_mmap(&self) -> bool {
+        self.flags & VMMAP_ROLES == 0
+    }
+
     /// Size of the C layout in bytes.
     pub const SIZE: usize = 48;
 

@@ -2,18 +2,23 @@
 //!
 //! The new address space is built completely before the old one is touched, so a bad file
 //! (short, wrong machine, overlapping or absurd segments, too many arguments) leaves the caller
-//! running with an error. Layout per ABI.md: segments from their page-aligned vaddrs, a guard
-//! page, one stack page holding the argument strings and the argv array, then the heap.
+//! running with an error. Layout per ABI.md: segments from their page-aligned vaddrs (mapped
+//! from the program file's page cache, see `load`), a guard page (a mapping with no access),
+//! one stack page holding the argument strings and the argv array, then the heap. Each part
+//! is a mapping of its own, so `vmmaps` and `pmap` show the whole address space.
 
 use crate::arch::trampoline::TrapFrame;
+use crate::fs::file::File;
 use crate::fs::{self, log};
-use crate::mm::addr::page_round_up;
+use crate::mm::addr::{page_round_down, page_round_up};
 use crate::mm::pagetable::PteFlags;
 use crate::mm::{PhysAddr, PGSIZE};
+use crate::vm::fault::pte_flags;
 use crate::vm::space::HEAP_LIMIT;
 use crate::vm::Vm;
 use abi::Errno;
 use alloc::sync::Arc;
+use vmspace::Prot;
 
 const ELF_MAGIC: [u8; 4] = [0x7f, b'E', b'L', b'F'];
 const EM_RISCV: u16 = 0xf3;
@@ -109,27 +114,61 @@ fn parse(ip: &mut fs::InodeGuard<'_>) -> Result<(usize, alloc::vec::Vec<Segment>
     Ok((entry, segs))
 }
 
-/// Loads the segments of the program into `space`; returns the end of the highest one.
-fn load(vm: &Vm, ip: &mut fs::InodeGuard<'_>, segs: &[Segment]) -> Result<usize, Errno> {
+/// Maps the segments of the program into `vm` and returns the end of the highest one.
+///
+/// A segment whose file offset is page-aligned (every program our linker makes) becomes a
+/// private mapping of the program file, read lazily through its page cache at the first touch:
+/// every process running the program shares the text pages, and exec costs the same whatever
+/// the program's size. Where the file part ends inside a page and zero-filled memory (bss)
+/// follows, that page is a private copy made now, with the file's bytes up to the segment's
+/// end and zeros after, and the rest of the bss is anonymous memory. A segment whose offset is
+/// not page-aligned is copied into anonymous memory now.
+///
+/// ```text
+///  vaddr             round_down(file end)   file end      round_up(mem end)
+///  |--- file mapping ---|---- copied page ----|---- anonymous (bss) ----|
+/// ```
+fn load(vm: &Vm, ip: &mut fs::InodeGuard<'_>, file: &Arc<File>, segs: &[Segment]) -> Result<usize, Errno> {
     let mut top = 0;
-    let mut chunk = alloc::vec![0u8; PGSIZE];
     for s in segs {
-        let mut flags = PteFlags::R;
+        let mut prot = Prot::READ;
         if s.flags & PF_W != 0 {
-            flags |= PteFlags::W;
+            prot |= Prot::WRITE;
         }
         if s.flags & PF_X != 0 {
-            flags |= PteFlags::X;
+            prot |= Prot::EXEC;
         }
-        vm.map_zeroed(s.vaddr, s.vaddr + s.memsz, flags)?;
-        let mut done = 0;
-        while done < s.filesz {
-            let n = (s.filesz - done).min(PGSIZE - (s.vaddr + done) % PGSIZE);
-            read_exact(ip, s.offset + done as u32, &mut chunk[..n])?;
-            vm.write_image(s.vaddr + done, &chunk[..n])?;
-            done += n;
+        let (start, file_end, mem_end) = (s.vaddr, s.vaddr + s.filesz, s.vaddr + s.memsz);
+        // The part mapped from the file: whole pages, and a partial last page too when no bss
+        // follows in it (the bytes after the segment in that page are the file's, as in Linux).
+        let mapped_end = if !(s.offset as usize).is_multiple_of(PGSIZE) {
+            start
+        } else if mem_end > file_end {
+            page_round_down(file_end)
+        } else {
+            page_round_up(file_end)
+        };
+        if mapped_end > start {
+            vm.map_private(start, mapped_end, prot, Some(file.clone()), s.offset as u64)?;
         }
-        top = top.max(s.vaddr + s.memsz);
+        let end = page_round_up(mem_end);
+        if end > mapped_end {
+            vm.map_private(mapped_end, end, prot, None, 0)?;
+        }
+        // Bytes of the file that fall in the anonymous part are copied in now.
+        if file_end > mapped_end {
+            let first = page_round_down(mapped_end);
+            vm.map_zeroed(first, page_round_up(file_end), pte_flags(prot))?;
+            let mut chunk = alloc::vec![0u8; PGSIZE];
+            let mut va = mapped_end;
+            while va < file_end {
+                let n = (file_end - va).min(PGSIZE - va % PGSIZE);
+                read_exact(ip, s.offset + (va - start) as u32, &mut chunk[..n])?;
+                vm.write_image(va, &chunk[..n])?;
+                va += n;
+            }
+        }
+        top = top.max(mem_end);
     }
     Ok(top)
 }
@@ -163,6 +202,11 @@ fn push_args(vm: &Vm, stack_bottom: usize, mut sp: usize, args: &[&[u8]]) -> Res
 
 /// Builds the new image from the file at `path`.
 fn build(path: &[u8], args: &[&[u8]], tf: PhysAddr) -> Result<(Arc<Vm>, usize, usize), Errno> {
+    // Made before the transaction, and dropped after it on failure: its mappings hold the
+    // program file, whose closing may need a transaction of its own.
+    let vm = Vm::new(tf)?;
+    // Likewise a reference to the program file: the last one must go after `end_op`.
+    let mut file: Option<Arc<File>> = None;
     log::begin_op();
     let r = (|| {
         let ip = fs::namei(path)?;
@@ -171,15 +215,21 @@ fn build(path: &[u8], args: &[&[u8]], tf: PhysAddr) -> Result<(Arc<Vm>, usize, u
             return Err(Errno::NoExec);
         }
         let (entry, segs) = parse(&mut g)?;
-        let vm = Vm::new(tf)?;
-        let top = load(&vm, &mut g, &segs)?;
-        Ok((vm, entry, top))
+        if !crate::mm::heap::has_room_for_user(core::mem::size_of::<File>() + 64) {
+            return Err(Errno::NoMem);
+        }
+        let f = file.insert(Arc::new(File::from_inode(ip.clone(), abi::T_FILE, 0, true, false)));
+        let top = load(&vm, &mut g, f, &segs)?;
+        Ok((entry, top))
     })();
     log::end_op();
-    let (vm, entry, top) = r?;
+    drop(file);
+    let (entry, top) = r?;
     let guard = page_round_up(top);
     let stack_bottom = guard + PGSIZE;
     let stack_top = stack_bottom + crate::param::USERSTACK * PGSIZE;
+    vm.map_private(guard, stack_bottom, Prot::NONE, None, 0)?;
+    vm.map_private(stack_bottom, stack_top, Prot::READ | Prot::WRITE, None, 0)?;
     vm.map_zeroed(stack_bottom, stack_top, PteFlags::R | PteFlags::W)?;
     let sp = push_args(&vm, stack_bottom, stack_top, args)?;
     vm.set_heap_start(stack_top);

@@ -139,6 +139,7 @@ impl PageCache {
                 Entry::Vacant(v) => {
                     v.insert(CachedPage { pa, dirty: false });
                     stats::cache_page_added();
+                    stats::FILE_PAGES.fetch_add(1, Ordering::Relaxed);
                 }
             }
         }
@@ -181,6 +182,7 @@ impl PageCache {
         });
         let n = before - pages.map.len();
         stats::cache_pages_dropped((0..n).map(|_| false));
+        stats::FILE_PAGES.fetch_sub(n as u64, Ordering::Relaxed);
         n
     }
 
@@ -234,6 +236,7 @@ impl PageCache {
             stats::cache_dirty_changed(true, false);
         }
         stats::cache_pages_dropped(dropped.iter().map(|_| false));
+        stats::FILE_PAGES.fetch_sub(dropped.len() as u64, Ordering::Relaxed);
         for pa in dropped {
             frame::free(pa);
         }
@@ -244,6 +247,7 @@ impl Drop for PageCache {
     fn drop(&mut self) {
         let pages = core::mem::take(&mut self.pages.lock().map);
         stats::cache_pages_dropped(pages.values().map(|p| p.dirty));
+        stats::FILE_PAGES.fetch_sub(pages.len() as u64, Ordering::Relaxed);
         for p in pages.into_values() {
             frame::free(p.pa);
         }

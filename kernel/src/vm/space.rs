@@ -269,6 +269,16 @@ impl AddressSpace {
         Ok(old)
     }
 
+    /// The heap, [heap_start, brk) rounded up to whole pages, if not empty.
+    pub fn heap_range(&self) -> Option<VirtRange> {
+        VirtRange::new(self.heap_start, page_round_up(self.brk))
+    }
+
+    /// The regions `vmmaps` lists: every mapping, and the heap when it is not empty.
+    pub fn region_count(&self) -> usize {
+        self.vmas.len() + usize::from(self.heap_range().is_some())
+    }
+
     /// The physical page mapped (for the user) at page `page_va`, if present.
     pub fn present_page(&self, page_va: VirtAddr) -> Option<PhysAddr> {
         let pte = self.pt.lookup(page_va)?;

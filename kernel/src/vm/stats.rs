@@ -18,6 +18,8 @@ use vmspace::{Backing, Share, VirtRange, Vma};
 pub static CACHE_PAGES: AtomicU64 = AtomicU64::new(0);
 /// Page-cache pages whose dirty flag is set now.
 pub static CACHE_DIRTY: AtomicU64 = AtomicU64::new(0);
+/// Pages held by the page caches of files now (`CACHE_PAGES` without shared anonymous memory).
+pub static FILE_PAGES: AtomicU64 = AtomicU64::new(0);
 /// Pages brought into a page cache since boot (cache misses).
 pub static CACHE_FILLS: AtomicU64 = AtomicU64::new(0);
 /// Faults on private file mappings, resolved by copying the cached page.
@@ -71,6 +73,7 @@ pub fn counter(id: usize) -> Option<u64> {
         kstat::SHARED_FAULTS => SHARED_FAULTS.load(Relaxed),
         kstat::CACHE_FILLS => CACHE_FILLS.load(Relaxed),
         kstat::PAGES_RECLAIMED => super::reclaim::PAGES_RECLAIMED.load(Relaxed),
+        kstat::FILE_PAGES => FILE_PAGES.load(Relaxed),
         _ => return None,
     })
 }
@@ -82,9 +85,55 @@ pub fn counter(id: usize) -> Option<u64> {
 /// the owner, or holds the owner's space lock); pages may still come and go.
 pub(super) fn mapping_records(space: &AddressSpace, from: usize, max: usize, out: &mut Vec<VmMap>) {
     let Some(rest) = VirtRange::new(from, abi::USER_TOP) else { return };
+    let mut heap = space.heap_range().filter(|h| h.start() >= from);
     let vmas = space.vmas.iter_overlapping(rest).filter(|v| v.range().start() >= from);
-    for vma in vmas.take(max) {
+    let mut n = 0;
+    for vma in vmas {
+        // The heap lies between the image and stack below and the mmap area above.
+        if let Some(h) = heap.filter(|h| h.start() < vma.range().start()) {
+            if n == max {
+                return;
+            }
+            out.push(heap_record(space, h));
+            n += 1;
+            heap = None;
+        }
+        if n == max {
+            return;
+        }
         out.push(record(space, vma));
+        n += 1;
+    }
+    if let Some(h) = heap.filter(|_| n < max) {
+        out.push(heap_record(space, h));
+    }
+}
+
+/// The record of the heap, [heap_start, brk) rounded up to whole pages.
+fn heap_record(space: &AddressSpace, range: VirtRange) -> VmMap {
+    VmMap {
+        start: range.start() as u64,
+        end: range.end() as u64,
+        offset: 0,
+        resident: resident_pages(&space.pt, range),
+        inum: 0,
+        prot: (abi::PROT_READ | abi::PROT_WRITE) as u32,
+        flags: (abi::MAP_PRIVATE | abi::MAP_ANONYMOUS) as u32 | abi::VMMAP_HEAP,
+    }
+}
+
+/// The role bit (`abi::VMMAP_*`) of a mapping below the heap, made by exec: the one ending
+/// where the heap starts is the stack, the one below it the guard page, the rest the image.
+fn role(space: &AddressSpace, range: VirtRange) -> u32 {
+    let stack_bottom = space.heap_start.saturating_sub(crate::param::USERSTACK * crate::mm::PGSIZE);
+    if range.start() >= space.heap_start {
+        0
+    } else if range.end() == space.heap_start {
+        abi::VMMAP_STACK
+    } else if range.end() == stack_bottom {
+        abi::VMMAP_GUARD
+    } else {
+        abi::VMMAP_IMAGE
     }
 }
 
@@ -109,7 +158,7 @@ pub(super) fn record(space: &AddressSpace, vma: &Vma<MapObject>) -> VmMap {
         resident: resident_pages(&space.pt, range),
         inum,
         prot: vma.prot.bits() as u32,
-        flags: (share | if anonymous { abi::MAP_ANONYMOUS } else { 0 }) as u32,
+        flags: (share | if anonymous { abi::MAP_ANONYMOUS } else { 0 }) as u32 | role(space, range),
     }
 }
 

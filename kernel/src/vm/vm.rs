@@ -17,8 +17,9 @@
 //! faults that fill pages, the log for write-back, page-cache and frame spinlocks). A holder
 //! never takes another `Vm`'s lock, except exec, which builds a new `Vm` nobody else can see.
 
-use super::space::AddressSpace;
+use super::space::{AddressSpace, MapObject};
 use super::{stats, Access};
+use crate::fs::file::File;
 use crate::mm::addr::{page_round_down, VirtAddr};
 use crate::mm::pagetable::PteFlags;
 use crate::mm::{heap, page, PhysAddr, PGSIZE};
@@ -26,6 +27,7 @@ use crate::sync::{SleepLock, SleepLockGuard};
 use abi::{Errno, VmMap};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
+use vmspace::{Backing, Prot, Share, VirtRange, Vma};
 
 pub struct Vm {
     space: SleepLock<AddressSpace>,
@@ -144,9 +146,10 @@ impl Vm {
         s.torn_down = true;
     }
 
-    /// The number of mappings.
+    /// The number of regions `records` lists: the mappings (the image's parts, the guard
+    /// page and the stack among them) and the heap when it is not empty.
     pub fn mapping_count(&self) -> usize {
-        self.lock().vmas.len()
+        self.lock().region_count()
     }
 
     /// Appends to `out` the records of at most `max` mappings starting at or above `from`,
@@ -162,6 +165,29 @@ impl Vm {
     pub fn try_records(&self, from: usize, max: usize, out: &mut Vec<VmMap>) -> Option<usize> {
         let s = self.space.try_lock()?;
         records_of(&s, from, max, out)
+    }
+
+    /// Records a private mapping of [start, end) with protection `prot`, backed by `file` from
+    /// byte `offset` (exec: a program segment, read lazily through the file's page cache), or
+    /// anonymous when `file` is `None` (exec: bss, stack, and the guard page with `Prot::NONE`).
+    /// No page is mapped. Fails [NoExec] when the range overlaps a mapping already there.
+    pub fn map_private(
+        &self,
+        start: usize,
+        end: usize,
+        prot: Prot,
+        file: Option<Arc<File>>,
+        offset: u64,
+    ) -> Result<(), Errno> {
+        let range = VirtRange::new(start, end).ok_or(Errno::NoExec)?;
+        if !heap::has_room_for_user(super::mmap::MAPPING_HEAP_COST) {
+            return Err(Errno::NoMem);
+        }
+        let backing = match file {
+            Some(f) => Backing::File { file: MapObject::File(f), offset },
+            None => Backing::Anonymous,
+        };
+        self.lock().vmas.insert(Vma::new(range, prot, Share::Private, backing)).map_err(|_| Errno::NoExec)
     }
 
     /// Maps fresh zeroed pages over [start, end) with `flags` (exec building its image).
@@ -200,7 +226,7 @@ fn records_of(s: &AddressSpace, from: usize, max: usize, out: &mut Vec<VmMap>) -
         return None;
     }
     stats::mapping_records(s, from, max, out);
-    Some(s.vmas.len())
+    Some(s.region_count())
 }
 
 /// Walks the user range [va, va + len) page by page for an access of kind `access`, faulting

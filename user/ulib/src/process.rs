@@ -151,3 +151,10 @@ pub fn vmmaps(pid: i32) -> SysResult<Vec<abi::VmMap>> {
 pub fn free_pages() -> Option<u64> {
     kstat(abi::kstat::FREE_PAGES)
 }
+
+/// Pages free or holding file data the kernel can drop (`FREE_PAGES + FILE_PAGES`), if the
+/// kernel reports them: the count a leak check compares, since programs are read lazily
+/// through the page cache and memory pressure evicts cached pages and brings them back.
+pub fn available_pages() -> Option<u64> {
+    Some(kstat(abi::kstat::FREE_PAGES)? + kstat(abi::kstat::FILE_PAGES)?)
+}

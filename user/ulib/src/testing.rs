@@ -4,7 +4,8 @@
 //!
 //! [`run_suite`] runs each case in a forked child, watched by a second child that kills it
 //! after the case's time limit; the case passes when its child exits with 0 and the kernel's
-//! free-page count (kstat FREE_PAGES) is back where it was before the case. Output, per case,
+//! count of available pages (kstat FREE_PAGES + FILE_PAGES: free, or file data in the page
+//! cache) is back where it was before the case. Output, per case,
 //! is exactly `test NAME: OK` or `test NAME: FAILED` (after a line giving the reason), then
 //! `ALL TESTS PASSED` (exit 0) or `SOME TESTS FAILED` (exit 1). `SUITE NAME...` runs only the
 //! named cases, `SUITE -l` lists them. Cases run with the root as working directory. The
@@ -102,18 +103,18 @@ enum Outcome {
 
 /// Runs one case in a child under a watchdog; prints and returns its verdict.
 fn run_case(c: &Case) -> bool {
-    let before = process::free_pages();
+    let before = process::available_pages();
     let outcome = supervise(c);
     let leak = before.and_then(|before| {
         // The dead child's pages are free by the time wait returns; a grandchild reparented to
         // init may still be on its way out, so give it a moment.
-        let mut after = process::free_pages().unwrap_or(before);
+        let mut after = process::available_pages().unwrap_or(before);
         for _ in 0..30 {
             if after >= before {
                 return None;
             }
             let _ = process::pause(1);
-            after = process::free_pages().unwrap_or(before);
+            after = process::available_pages().unwrap_or(before);
         }
         (after < before).then_some(before - after)
     });
@@ -139,7 +140,7 @@ fn run_case(c: &Case) -> bool {
     };
     let ok = match leak {
         Some(pages) if ok => {
-            println!("{}: leaked {} pages (kstat FREE_PAGES)", c.name, pages);
+            println!("{}: leaked {} pages (kstat FREE_PAGES + FILE_PAGES)", c.name, pages);
             false
         }
         _ => ok,

@@ -5,15 +5,21 @@
 //!
 //! ```text
 //! START-END                     KBYTES PROT SHARE   RESIDENT OBJECT
+//! 0x0-0x17000                      92K r-x  private       15 inode 20 offset 0x1000 [ image ]
+//! 0x1e000-0x1f000                   4K rw-  private        1 anon [ image ]
+//! 0x1f000-0x20000                   4K ---  private        0 anon [ guard ]
+//! 0x20000-0x21000                   4K rw-  private        1 anon [ stack ]
+//! 0x21000-0x23000                   8K rw-  private        2 anon [ heap ]
 //! 0x2000000000-0x2000008000        32K rw-  private        3 anon
 //! 0x2000008000-0x200000c000        16K r--  shared         2 inode 23 offset 0x1000
 //! ```
 //!
 //! (addresses in hexadecimal, size in KiB, resident pages present in the process's page
-//! table, the file's inode number and the file offset of START for a file mapping), and a
-//! last line `total: N mappings, SIZEK, R resident pages`. A pid with no such process gives
-//! `pmap: no process PID` on stderr, and the exit status is 1. Only mmap areas are listed,
-//! not the program image, stack or heap.
+//! table, the file's inode number and the file offset of START for a file mapping, and the
+//! part of the process the kernel made it for: the program image's segments, the guard page,
+//! the stack, the heap; mappings made by mmap have no tag), and a last line
+//! `total: N mappings, SIZEK, R resident pages`. A pid with no such process gives
+//! `pmap: no process PID` on stderr, and the exit status is 1.
 #![no_std]
 #![no_main]
 #![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
@@ -59,12 +65,19 @@ fn show(pid: i32, maps: &[abi::VmMap]) {
         let share = if m.shared() { "shared" } else { "private" };
         let prot = prot_text(m.prot);
         let kb = m.len() / 1024;
+        let role = match m.flags & abi::VMMAP_ROLES {
+            abi::VMMAP_IMAGE => " [ image ]",
+            abi::VMMAP_GUARD => " [ guard ]",
+            abi::VMMAP_STACK => " [ stack ]",
+            abi::VMMAP_HEAP => " [ heap ]",
+            _ => "",
+        };
         if m.anonymous() {
-            println!("{:<29} {:>5}K {:<4} {:<7} {:>8} anon", range, kb, prot, share, m.resident);
+            println!("{:<29} {:>5}K {:<4} {:<7} {:>8} anon{}", range, kb, prot, share, m.resident, role);
         } else {
             println!(
-                "{:<29} {:>5}K {:<4} {:<7} {:>8} inode {} offset {:#x}",
-                range, kb, prot, share, m.resident, m.inum, m.offset
+                "{:<29} {:>5}K {:<4} {:<7} {:>8} inode {} offset {:#x}{}",
+                range, kb, prot, share, m.resident, m.inum, m.offset, role
             );
         }
         bytes += m.len();

@@ -116,8 +116,8 @@ fn main(args: Args) -> i32 {
     unsafe { stats.slot(0).write_volatile(0) };
     // The chunks' data, made before the free-page count is taken (and never freed).
     let world = calls::World::new(seed);
-    let Some(start) = process::free_pages() else {
-        println!("fuzz: FAIL: kstat(FREE_PAGES) failed");
+    let Some(start) = process::available_pages() else {
+        println!("fuzz: FAIL: kstat(FREE_PAGES, FILE_PAGES) failed");
         return 1;
     };
     println!("fuzz: seed {}, {} calls{}, {} free pages", seed, n, if oom { ", oom mode" } else { "" }, start);
@@ -140,7 +140,7 @@ fn main(args: Args) -> i32 {
             }
         }
         if (c + 1) % PROGRESS == 0 && c + 1 < chunks {
-            let free = process::free_pages().unwrap_or(0);
+            let free = process::available_pages().unwrap_or(0);
             println!(
                 "fuzz: {} of {} chunks done, {} ticks, {} free pages",
                 c + 1,
@@ -205,13 +205,13 @@ fn print_counts(stats: &Stats) {
 /// The free-page count once every process of the run has gone (reparented grandchildren
 /// may still be exiting): waits up to 10 s for it to reach `start`.
 fn settle(start: u64) -> u64 {
-    let mut now = process::free_pages().unwrap_or(0);
+    let mut now = process::available_pages().unwrap_or(0);
     for _ in 0..100 {
         if now >= start {
             break;
         }
         let _ = process::pause(1);
-        now = process::free_pages().unwrap_or(0);
+        now = process::available_pages().unwrap_or(0);
     }
     now
 }

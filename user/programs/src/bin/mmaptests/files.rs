@@ -213,10 +213,10 @@ pub fn populate() -> TestResult {
     util::clean(&[F]);
     util::pattern_file(F, 12, 4 * PG)?;
     let fd = util::open(F, O_RDONLY)?;
-    let free0 = util::free()?;
     let a = map(0, 4 * PG, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, 0)?;
-    let free1 = util::free()?;
-    ensure!(free0 >= free1 + 4, "MAP_POPULATE of 4 pages took only {} pages", free0.saturating_sub(free1));
+    let maps = ulib::process::vmmaps(0).map_err(|e| alloc::format!("vmmaps failed ({})", e))?;
+    let resident = maps.iter().find(|m| m.start == a as u64).map_or(0, |m| m.resident);
+    ensure!(resident == 4, "MAP_POPULATE of 4 file pages left {} of them present", resident);
     let faults0 = util::kstat(abi::kstat::FILE_FAULTS)?;
     // SAFETY: four readable pages.
     let m = unsafe { util::bytes(a, 4 * PG) };

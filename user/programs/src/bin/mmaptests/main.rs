@@ -83,6 +83,7 @@ static CASES: &[Case] = &[
     case("exitwriteback", writeback::exit_writes_back),
     case("killwriteback", writeback::kill_writes_back),
     case("execwriteback", writeback::exec_writes_back),
+    case("execshared", writeback::exec_sees_shared_stores),
     case("statanon", observe::anon_counters),
     case("statfile", observe::file_counters),
     case("statdirty", observe::dirty_counters),
@@ -91,6 +92,7 @@ static CASES: &[Case] = &[
     case("statrace", observe::racing),
     case("statmany", observe::many),
     case("statbadargs", observe::bad_args),
+    case("wholespace", observe::whole_space),
     long("bigfile", big::big_file),
     long("bigscan", big::big_scan),
     long("reclaimothers", big::reclaim_others),
@@ -109,6 +111,7 @@ fn main(args: Args) -> i32 {
 ///   has nothing mapped there is killed instead, status -1).
 /// - `--maps`: make a few known mappings and run `pmap` on this process (see [`observe`]).
 /// - `--hold TICKS`: make the same mappings and sleep TICKS ticks (for Ctrl-P).
+/// - `--marker`: print `marker: ` and [`writeback::EXEC_MARKER`] (a string in the program file).
 fn helper(mode: &[u8], args: Args) -> i32 {
     match mode {
         b"--exit" => args.get_str(2).and_then(|s| s.parse().ok()).unwrap_or(255),
@@ -121,6 +124,10 @@ fn helper(mode: &[u8], args: Args) -> i32 {
             0
         }
         b"--maps" => observe::maps_helper(),
+        b"--marker" => {
+            println!("marker: {}", writeback::EXEC_MARKER);
+            0
+        }
         b"--hold" => observe::hold_helper(args.get_str(2).and_then(|s| s.parse().ok()).unwrap_or(100)),
         _ => {
             println!("mmaptests: unknown helper mode {}", Bstr(mode));

@@ -13,9 +13,15 @@ use core::hint::black_box;
 use ulib::abi::{self, kstat, VmMap, MAP_ANONYMOUS, MAP_PRIVATE, MAP_SHARED, O_RDONLY, PROT_READ};
 use ulib::{fs, println, process, sys};
 
-/// The mappings of process `pid` (0: this one), or a failure naming the call.
-fn maps_of(pid: i32) -> Result<Vec<VmMap>, String> {
+/// Every region `vmmaps` lists for process `pid` (0: this one): the parts of its image, guard
+/// page, stack and heap, then its mappings; or a failure naming the call.
+fn regions_of(pid: i32) -> Result<Vec<VmMap>, String> {
     process::vmmaps(pid).map_err(|e| format!("vmmaps({}) failed ({})", pid, e))
+}
+
+/// The mappings process `pid` made with mmap (the records without a role bit).
+fn maps_of(pid: i32) -> Result<Vec<VmMap>, String> {
+    Ok(regions_of(pid)?.into_iter().filter(VmMap::from_mmap).collect())
 }
 
 /// The record of the mapping that starts at `start` among `maps`.
@@ -67,12 +73,9 @@ pub fn anon_counters() -> TestResult {
     let m = find(&me, a)?;
     check_record(&m, 8 * PG, RW, MAP_PRIVATE | MAP_ANONYMOUS, 0, 0)?;
     ensure!(m.resident == 3, "vmmaps shows {} resident pages after 3 were touched", m.resident);
-    ensure!(
-        me.len() as u64 == maps0 + 1,
-        "vmmaps lists {} mappings, kstat(MAPPINGS) {}",
-        me.len(),
-        maps0 + 1
-    );
+    let all = regions_of(0)?.len() as u64;
+    let counted = util::kstat(kstat::MAPPINGS)?;
+    ensure!(all == counted, "vmmaps lists {} regions, kstat(MAPPINGS) {}", all, counted);
     ensure!(maps_of(process::getpid())? == me, "vmmaps(getpid()) differs from vmmaps(0)");
     // SAFETY: page 7 of the mapping; a load changes nothing.
     black_box(unsafe { util::load_byte(a + 7 * PG) });
@@ -219,11 +222,12 @@ pub fn other_process() -> TestResult {
     ensure!(maps[0].start == base as u64, "first mapping at {:#x}, expected {:#x}", maps[0].start, base);
     ensure!(maps[0].resident == 2, "child's anonymous mapping: {} resident, expected 2", maps[0].resident);
     ensure!((1..=2).contains(&maps[1].resident), "child's file mapping: {} resident", maps[1].resident);
-    // Look while it dies: before its exit unmaps, 2 mappings; after, none.
+    // Look while it dies: before its exit unmaps, all its regions; after, none.
+    let total = regions_of(pid)?.len() as isize;
     let _ = process::kill(pid);
     for _ in 0..50 {
         let n = raw_vmmaps(pid, &mut [0u8; 4 * VmMap::SIZE], 4);
-        ensure!((0..=2).contains(&n), "vmmaps of a dying child returned {}", n);
+        ensure!((0..=total).contains(&n), "vmmaps of a dying child returned {}", n);
     }
     let status = util::wait_for(pid)?;
     ensure!(status == -1, "the killed child exited with {}", status);
@@ -310,11 +314,12 @@ pub fn many() -> TestResult {
         ensure!(m.start == (base + 2 * k * PG) as u64, "mapping {} listed at {:#x}", k, m.start);
     }
     let mut buf = alloc::vec![0xaau8; 11 * VmMap::SIZE];
+    let total = regions_of(0)?.len();
     let n = raw_vmmaps(0, &mut buf, 10);
-    ensure!(n as usize == maps.len(), "vmmaps with max 10 returned {}, expected {}", n, maps.len());
+    ensure!(n as usize == total, "vmmaps with max 10 returned {}, expected {}", n, total);
     ensure!(buf[10 * VmMap::SIZE..].iter().all(|&b| b == 0xaa), "vmmaps wrote past max records");
     let n0 = raw_vmmaps(0, &mut [], 0);
-    ensure!(n0 as usize == maps.len(), "vmmaps with max 0 returned {}", n0);
+    ensure!(n0 as usize == total, "vmmaps with max 0 returned {}", n0);
     unmap(base, 2 * N * PG)?;
     Ok(())
 }
@@ -351,7 +356,7 @@ pub fn bad_args() -> TestResult {
     // SAFETY: the PROT_READ page is readable.
     ensure!(unsafe { util::load_byte(b) } == 0, "the read-only page changed");
     // A count query ignores the buffer entirely.
-    let n = maps_of(0)?.len();
+    let n = regions_of(0)?.len();
     ensure!(call(0, 8, 0) == n as isize, "a count query with a bad buffer did not return {}", n);
     unmap(a, 2 * PG)?;
     unmap(b, PG)?;
@@ -429,4 +434,58 @@ pub fn hold_helper(ticks: i32) -> i32 {
     announce(&d);
     let _ = process::pause(ticks);
     0
+}
+
+/// `vmmaps` shows the whole address space in address order: the program's segments (its text
+/// a private, executable mapping of the program file), the guard page (no access, one page),
+/// the stack (read-write, just above the guard page), the heap (from the stack's end), then
+/// the mappings.
+pub fn whole_space() -> TestResult {
+    let ino = fs::stat("mmaptests").ctx("stat mmaptests")?.ino;
+    let a = map(0, PG, RW, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)?;
+    let all = regions_of(0)?;
+    let role = |r: u32| all.iter().filter(move |m| m.flags & abi::VMMAP_ROLES == r);
+    let text = role(abi::VMMAP_IMAGE).find(|m| m.prot & abi::PROT_EXEC as u32 != 0);
+    let Some(text) = text else { fail!("no executable image segment among {:x?}", all) };
+    ensure!(
+        text.inum == ino && !text.anonymous() && !text.shared(),
+        "the text is not a private mapping of mmaptests: {:x?}",
+        text
+    );
+    ensure!(text.start == 0, "the text starts at {:#x}, not 0", text.start);
+    let (guards, stacks, heaps) =
+        (role(abi::VMMAP_GUARD).count(), role(abi::VMMAP_STACK).count(), role(abi::VMMAP_HEAP).count());
+    ensure!(
+        guards == 1 && stacks == 1 && heaps == 1,
+        "{} guard, {} stack, {} heap records in {:x?}",
+        guards,
+        stacks,
+        heaps,
+        all
+    );
+    let (guard, stack, heap) =
+        (role(abi::VMMAP_GUARD).next(), role(abi::VMMAP_STACK).next(), role(abi::VMMAP_HEAP).next());
+    let (Some(guard), Some(stack), Some(heap)) = (guard, stack, heap) else { fail!("missing records") };
+    ensure!(guard.len() == PG as u64 && guard.prot == 0, "guard record {:x?}", guard);
+    ensure!(
+        stack.start == guard.end && stack.prot == RW as u32 && stack.anonymous(),
+        "stack record {:x?}",
+        stack
+    );
+    ensure!(heap.start == stack.end && heap.prot == RW as u32, "heap record {:x?}", heap);
+    let brk = ulib::memory::sbrk_lazy(0).ctx("sbrk(0)")? as u64;
+    ensure!(
+        heap.end == brk.next_multiple_of(PG as u64),
+        "heap record ends at {:#x}, break {:#x}",
+        heap.end,
+        brk
+    );
+    ensure!(
+        all.windows(2).all(|w| w[0].end <= w[1].start),
+        "records overlap or are out of order: {:x?}",
+        all
+    );
+    ensure!(all.iter().any(|m| m.start == a as u64 && m.from_mmap()), "the mmap'd page is not listed");
+    ensure!(all.len() as u64 == util::kstat(kstat::MAPPINGS)?, "kstat(MAPPINGS) does not count every region");
+    unmap(a, PG)
 }

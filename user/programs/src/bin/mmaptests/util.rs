@@ -98,9 +98,11 @@ pub fn written_back() -> Result<u64, String> {
     kstat(abi::kstat::PAGES_WRITTEN_BACK)
 }
 
-/// Free physical pages, or a failure when the kernel does not report them.
+/// Physical pages free or holding droppable file data (`FREE_PAGES + FILE_PAGES`: programs
+/// are read lazily through the page cache, and memory pressure evicts cached pages and brings
+/// them back), or a failure when the kernel does not report them.
 pub fn free() -> Result<u64, String> {
-    kstat(abi::kstat::FREE_PAGES)
+    Ok(kstat(abi::kstat::FREE_PAGES)? + kstat(abi::kstat::FILE_PAGES)?)
 }
 
 /// Byte `i` of the test pattern `seed`: different for nearby offsets, pages and seeds, and

@@ -180,3 +180,44 @@ pub fn exec_writes_back() -> TestResult {
     let _ = fs::close(fd);
     util::remove(F)
 }
+
+/// A string in this program's read-only data, printed by the `--marker` helper mode.
+pub static EXEC_MARKER: &str = "exec-sees-ORIGINAL";
+
+/// exec reads a program through the same page cache as everything else: a copy of this
+/// program changed through a shared mapping (the marker string patched in place) and exec'd
+/// before any munmap or write-back runs the changed bytes.
+pub fn exec_sees_shared_stores() -> TestResult {
+    const COPY: &str = "mmexeccp";
+    const OUT: &str = "mmexecout";
+    util::clean(&[COPY, OUT]);
+    let program = util::read_file("mmaptests")?;
+    util::write_file(COPY, &program)?;
+    let fd = util::open(COPY, O_RDWR)?;
+    let a = map(0, program.len(), RW, MAP_SHARED, fd, 0)?;
+    let _ = fs::close(fd);
+    // SAFETY: the whole writable shared mapping of the copy, used only here.
+    let m = unsafe { util::bytes_mut(a, program.len()) };
+    let Some(at) = m.windows(EXEC_MARKER.len()).position(|w| w == EXEC_MARKER.as_bytes()) else {
+        fail!("the marker string is not in the program file");
+    };
+    m[at + EXEC_MARKER.len() - 8..at + EXEC_MARKER.len()].copy_from_slice(b"PATCHED!");
+    let status = util::in_child(|| {
+        let _ = fs::close(1);
+        if fs::open(OUT, ulib::abi::O_CREATE | O_RDWR) != Ok(1) {
+            return 2;
+        }
+        let _ = process::exec(COPY, &[COPY, "--marker"]);
+        3
+    })?;
+    unmap(a, program.len())?;
+    ensure!(status == 0, "the patched copy ended with status {}", status);
+    let out = util::read_file(OUT)?;
+    ensure!(
+        out.windows(8).any(|w| w == b"PATCHED!"),
+        "exec ran the bytes on the disk, not the page cache's: it printed {:?}",
+        core::str::from_utf8(&out).unwrap_or("?")
+    );
+    util::remove(COPY)?;
+    util::remove(OUT)
+}

@@ -86,9 +86,10 @@ pub fn expect_exec_fails(what: &str, attempt: impl FnOnce() -> isize) -> TestRes
     }
 }
 
-/// Physical pages free, if the kernel reports the counter.
+/// Physical pages free or holding droppable file data (`process::available_pages`), if the
+/// kernel reports the counters.
 pub fn free_pages() -> Option<u64> {
-    process::free_pages()
+    process::available_pages()
 }
 
 /// Creates (or truncates) `name` and writes `data` into it.
