@@ -128,6 +128,18 @@ pub static SPECS: &[Spec] = &[
         timeout: Duration::from_secs(300),
     },
     Spec {
+        name: "exec",
+        title: "exec of a small and of a 1 MiB program",
+        about: "`bench_exec` forks 20 times a child that execs the program, which exits at once, and \
+                waits for it (one untimed run first). `exec_tiny` does nothing; `exec_big` carries \
+                1 MiB of initialized data in its file that it never touches. The kernel maps program \
+                segments lazily from the file's page cache, so both should cost about the same.",
+        command: "bench_exec exec_tiny exec_big",
+        counted: true,
+        smp: 1,
+        timeout: Duration::from_secs(300),
+    },
+    Spec {
         name: "usertests",
         title: "wall time of one usertests run (the QEMU test suite, for the record)",
         about: "Not instruction-counted: `usertests` run as `cargo test` runs it (3 harts, 128 MiB, no \
