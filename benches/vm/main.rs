@@ -66,9 +66,11 @@ pub static SPECS: &[Spec] = &[
                 whole file shared read-only and load every word (no other mapping holds the pages, so \
                 they come from the disk); `mmap_cached` = the same through a second \
                 mapping while a first one holds every page; `read_cached` = `read()` calls alone (no \
-                summing) while that mapping keeps every page in the file's page cache. `ops` = pages \
-                of the file, so `insns/op` is the cost per 4 KiB page, everything included (open, \
-                mmap, faults, munmap, close).",
+                summing) while that mapping keeps every page in the file's page cache; `write_cached` = \
+                `write()` calls of 4 KiB rewriting the file's own bytes while its pages are cached \
+                (each call writes its blocks to the disk before it returns, so the disk's time is \
+                in it). `ops` = pages of the file, so `insns/op` is the cost per 4 KiB page, \
+                everything included (open, mmap, faults, munmap, close).",
         command: "bench_mkfile scan4m 4m; bench_mkfile scan32m 32m; bench_scan scan4m scan32m",
         counted: true,
         smp: 1,

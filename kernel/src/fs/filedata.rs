@@ -139,6 +139,7 @@ impl InodeGuard<'_> {
         let n = end - off as usize;
         let mut done = 0;
         let mut failure = None;
+        let before = self.write_snapshot();
         while done < n {
             let pos = off as usize + done;
             let (index, at) = (pos / PGSIZE, pos % PGSIZE);
@@ -187,8 +188,11 @@ impl InodeGuard<'_> {
                 break; // out of log room or disk space
             }
         }
-        // Even a failed write may have allocated indirect blocks: record them.
-        self.update();
+        // Even a failed write may have allocated blocks: record them. An overwrite inside the
+        // file changes nothing in the inode, so it logs nothing at all.
+        if self.write_snapshot() != before {
+            self.update();
+        }
         match failure {
             Some(e) if done == 0 => Err(e),
             _ => Ok(done),

@@ -450,6 +450,11 @@ impl InodeGuard<'_> {
         self.d.di.size
     }
 
+    /// What `update` writes that a file write can change: the size and the block roots.
+    pub(super) fn write_snapshot(&self) -> (u32, [u32; NADDRS]) {
+        (self.d.di.size, self.d.di.addrs)
+    }
+
     /// Sets the size in memory and in the page cache's mirror; call `update` to write it.
     pub(super) fn set_size(&mut self, size: u32) {
         self.d.di.size = size;

@@ -9,8 +9,11 @@
 //! second mapping while a first one, scanned untimed just before, holds every page),
 //! `read_cached` (`read()` into one 4 KiB buffer while that mapping keeps every page in the
 //! file's page cache; only the `read()` calls are timed, the words are added up in a second,
-//! untimed pass). Each method adds up every 64-bit word of the file; the sums must agree,
-//! else the program says so and exits 1.
+//! untimed pass), `write_cached` (`write()` of 4 KiB calls over the whole file, rewriting the
+//! bytes it holds, while the pages are cached: only the calls are timed; it writes to the disk
+//! before returning, so the disk's time is in it). Each read method adds up every 64-bit word
+//! of the file; the sums must agree (also after the rewrite), else the program says so and
+//! exits 1.
 #![no_std]
 #![no_main]
 #![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
@@ -90,6 +93,8 @@ fn scan_file(path: &str) -> Result<(), &'static str> {
     let timed = read_all(path, false);
     let read_time = bench::now() - start;
     let by_cached_read = scan_read(path);
+    let before_write = Counters::read();
+    let written = rewrite(path, size);
     // SAFETY: `holder` is ours and no reference into it is alive.
     let _ = unsafe { memory::munmap(holder, size) };
     let _ = fs::close(fd);
@@ -98,11 +103,39 @@ fn scan_file(path: &str) -> Result<(), &'static str> {
     timed?;
     let by_cached_read = by_cached_read?;
     report("read_cached", read_time, &before_read);
+    report("write_cached", written?, &before_write);
+    if scan_read(path)? != warm {
+        return Err("the rewrite changed the file");
+    }
 
     if by_read != by_map || by_map != cached || cached != warm || by_cached_read != warm {
         return Err("the methods read different data");
     }
     Ok(())
+}
+
+/// Rewrites the `size` bytes of `path` with the bytes it holds (`bench::pattern`), in 4 KiB
+/// `write()` calls; returns the time spent in the calls.
+fn rewrite(path: &str, size: usize) -> Result<u64, &'static str> {
+    let fd = fs::open(path, abi::O_RDWR).map_err(|_| "cannot open for writing")?;
+    let mut buf = vec![0u8; PGSIZE];
+    let mut time = 0;
+    let mut result = Ok(());
+    for off in (0..size).step_by(PGSIZE) {
+        let n = PGSIZE.min(size - off);
+        for (i, b) in buf[..n].iter_mut().enumerate() {
+            *b = bench::pattern(off + i);
+        }
+        let start = bench::now();
+        let wrote = fs::write(fd, &buf[..n]);
+        time += bench::now() - start;
+        if wrote != Ok(n) {
+            result = Err("write failed");
+            break;
+        }
+    }
+    let _ = fs::close(fd);
+    result.map(|()| time)
 }
 
 /// Reads `path` through `read()` into a 4 KiB buffer; returns the sum of its words.
