@@ -2,8 +2,9 @@
 //! [`run_suite`], plus the helpers every case uses to judge a child process or to probe an
 //! exact address.
 //!
-//! [`run_suite`] runs each case in a forked child, watched by a second child that kills it
-//! after the case's time limit; the case passes when its child exits with 0 and the kernel's
+//! [`run_suite`] runs each case in a forked child, watched by a second child (forked first, so
+//! that no fork of the harness runs during a case) whose end after the case's time limit
+//! makes the harness kill the case; the case passes when its child exits with 0 and the kernel's
 //! count of available pages (kstat FREE_PAGES + FILE_PAGES: free, or file data in the page
 //! cache) is back where it was before the case. Output, per case,
 //! is exactly `test NAME: OK` or `test NAME: FAILED` (after a line giving the reason), then
@@ -151,6 +152,14 @@ fn run_case(c: &Case) -> bool {
 
 /// Forks the case and its watchdog and waits for the case to end.
 fn supervise(c: &Case) -> Outcome {
+    // The watchdog comes first: a fork of this process copies its memory, which must not
+    // happen while the case runs (a case that counts free pages would see it).
+    let dog = sys::fork();
+    if dog == 0 {
+        // The watchdog: if the pause runs its course, the case is overdue.
+        let _ = process::pause(c.ticks);
+        sys::exit(0);
+    }
     let pid = sys::fork();
     if pid == 0 {
         let status = match (c.run)() {
@@ -162,27 +171,25 @@ fn supervise(c: &Case) -> Outcome {
         };
         sys::exit(status);
     }
+    let dog = dog as i32;
     if pid < 0 {
+        if dog > 0 {
+            let _ = process::kill(dog);
+            let _ = process::wait_pid(dog);
+        }
         return Outcome::NoFork;
     }
     let pid = pid as i32;
-    let dog = sys::fork();
-    if dog == 0 {
-        // The watchdog: if the pause runs its course, the case is overdue.
-        if process::pause(c.ticks).is_ok() {
-            let _ = process::kill(pid);
-        }
-        sys::exit(0);
-    }
-    let dog = dog as i32;
     let mut timed_out = false;
     let mut dog_done = dog < 0;
     let status = loop {
         match process::wait() {
             Ok((p, s)) if p == pid => break s,
             Ok((p, _)) if p == dog => {
+                // The watchdog's pause ran its course: the case is overdue.
                 timed_out = true;
                 dog_done = true;
+                let _ = process::kill(pid);
             }
             Ok(_) => {}
             Err(_) => break -1,
