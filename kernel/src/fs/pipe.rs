@@ -50,6 +50,9 @@ pub struct ReadEnd(Arc<Pipe>);
 /// The write end of a pipe; dropping it closes that end.
 pub struct WriteEnd(Arc<Pipe>);
 
+/// Kernel heap bytes one pipe takes, rounded up: its ring and the shared state of its ends.
+pub const HEAP_COST: usize = PIPESIZE + 512;
+
 /// Creates a pipe.
 pub fn new() -> (ReadEnd, WriteEnd) {
     let ring = Ring {

@@ -95,6 +95,11 @@ pub fn sys_fstat() -> Result<usize, Errno> {
 /// `pipe(int fds[2])`: on any failure no descriptor stays open.
 pub fn sys_pipe() -> Result<usize, Errno> {
     let fds_addr = arg(0);
+    // A pipe's ring and its ends come from the kernel heap: a user must not be able to
+    // exhaust it (that would panic the kernel), so the heap's user reserve is checked first.
+    if !crate::mm::heap::has_room_for_user(crate::fs::pipe::HEAP_COST) {
+        return Err(Errno::NoMem);
+    }
     let (r, w) = File::pipe();
     let (r, w) = (Arc::new(r), Arc::new(w));
     let fd0 = install(r)?;

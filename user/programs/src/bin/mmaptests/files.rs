@@ -307,3 +307,33 @@ pub fn write_coherent() -> TestResult {
     );
     util::remove(F)
 }
+
+/// A file whose last mapping went and which was unlinked gives its inode number to the next
+/// file created, and that file's mappings show its own bytes: the page cache belongs to the
+/// in-memory inode and goes with it, so no cache is ever found again by inode number.
+pub fn inode_reuse() -> TestResult {
+    const A: &str = "mmreuse1";
+    const B: &str = "mmreuse2";
+    util::clean(&[A, B]);
+    util::pattern_file(A, 31, 2 * PG)?;
+    let ino = fs::stat(A).ctx("stat")?.ino;
+    let fd = util::open(A, O_RDONLY)?;
+    let a = map(0, 2 * PG, PROT_READ, MAP_SHARED, fd, 0)?;
+    let _ = fs::close(fd);
+    // SAFETY: two readable pages of the mapping.
+    check_pattern("the first file through its mapping", unsafe { util::bytes(a, 2 * PG) }, 31, 0)?;
+    unmap(a, 2 * PG)?;
+    util::remove(A)?;
+    util::pattern_file(B, 32, 2 * PG)?;
+    let reused = fs::stat(B).ctx("stat")?.ino;
+    ensure!(reused == ino, "the new file got inode {}, not the freed {}: nothing to check", reused, ino);
+    let fd = util::open(B, O_RDONLY)?;
+    let b = map(0, 2 * PG, PROT_READ, MAP_SHARED, fd, 0)?;
+    let _ = fs::close(fd);
+    // SAFETY: as above.
+    let r =
+        check_pattern("the new file with the reused inode number", unsafe { util::bytes(b, 2 * PG) }, 32, 0);
+    unmap(b, 2 * PG)?;
+    r?;
+    util::remove(B)
+}

@@ -48,6 +48,7 @@ static CASES: &[Case] = &[
     case("closeunlink", files::close_unlink),
     case("populate", files::populate),
     case("writecoherent", files::write_coherent),
+    case("inodereuse", files::inode_reuse),
     case("forkmap", sharing::fork_map),
     case("forkshared", sharing::fork_shared),
     case("forkleak", sharing::fork_leak),
