@@ -131,9 +131,12 @@ impl AddressSpace {
         });
     }
 
-    /// Every present user page `(va, pte)`, in address order.
+    /// Every present user page, in address order. Only the ranges that can hold user pages
+    /// are walked (`user_ranges`), so a small process does not pay for scanning empty tables.
     pub fn user_pages(&self) -> impl Iterator<Item = (VirtAddr, Pte)> + '_ {
-        self.pt.leaves(VaRange::all()).filter(|(_, pte)| pte.flags().contains(PteFlags::U))
+        user_ranges(self.brk, &self.vmas)
+            .flat_map(move |r| self.pt.leaves(r))
+            .filter(|(_, pte)| pte.flags().contains(PteFlags::U))
     }
 
     /// A copy of this space for a forked child whose trap frame page is `trapframe`: every
@@ -286,16 +289,36 @@ impl AddressSpace {
     }
 }
 
+/// The ranges of an address space whose break is `brk` and whose mappings are `vmas` that can
+/// hold user pages: [0, top of the heap), which holds the image, guard page, stack and heap
+/// (mappings are never placed below the break), and each mapping above it.
+fn user_ranges<'a>(brk: usize, vmas: &'a VmaSet<MapObject>) -> impl Iterator<Item = VaRange> + 'a {
+    let heap_top = page_round_up(brk);
+    let low = VaRange::new(0, heap_top).filter(|r| !r.is_empty());
+    let above = VirtRange::new(heap_top, abi::USER_TOP);
+    let maps = above
+        .into_iter()
+        .flat_map(move |r| vmas.iter_overlapping(r))
+        .filter_map(|v| VaRange::new(v.range().start(), v.range().end()));
+    low.into_iter().chain(maps)
+}
+
 impl Drop for AddressSpace {
     /// Frees every user page and (dropping `pt` afterwards) every page-table page. The trap
     /// frame page (owned by the process) is not freed.
     fn drop(&mut self) {
-        // User pages are ours to free; the trampoline and the trap frame (no U bit) are not.
-        self.pt.update_leaves(VaRange::all(), |_, pte| {
-            if pte.flags().contains(PteFlags::U) {
-                frame::free(pte.pa());
-            }
-            *pte = Pte::EMPTY;
-        });
+        let AddressSpace { pt, vmas, brk, .. } = self;
+        for range in user_ranges(*brk, vmas) {
+            pt.update_leaves(range, |_, pte| {
+                if pte.flags().contains(PteFlags::U) {
+                    frame::free(pte.pa());
+                }
+                *pte = Pte::EMPTY;
+            });
+        }
+        // The trampoline and the trap frame (no U bit) are not ours to free.
+        for page in [abi::TRAMPOLINE, abi::TRAPFRAME] {
+            pt.unmap(addr::va(page));
+        }
     }
 }
