@@ -26,7 +26,7 @@ use crate::vm::pagecache::MAX_READAHEAD;
 use crate::vm::reclaim::alloc_frame;
 use abi::Errno;
 use alloc::vec::Vec;
-use fsformat::{BSIZE, MAXFILE};
+use fsformat::BSIZE;
 
 /// File blocks per page.
 const BLOCKS_PER_PAGE: usize = PGSIZE / BSIZE;
@@ -128,15 +128,10 @@ impl InodeGuard<'_> {
     /// log runs out (the caller continues in a new transaction; the first block is always
     /// written), the disk is full or the file reaches `MAXFILE` blocks; an error when nothing
     /// could be written.
+    /// `src` starts at most at the end of the file and fits below `MAXFILE` blocks
+    /// (`InodeGuard::write` checks).
     pub(super) fn write_file(&mut self, off: u32, src: &[u8]) -> Result<usize, Errno> {
-        if off > self.size() {
-            return Err(Errno::Inval);
-        }
-        let end = (off as usize + src.len()).min(MAXFILE * BSIZE);
-        if end <= off as usize {
-            return if src.is_empty() { Ok(0) } else { Err(Errno::NoSpc) };
-        }
-        let n = end - off as usize;
+        let n = src.len();
         let mut done = 0;
         let mut failure = None;
         let before = self.write_snapshot();

@@ -556,14 +556,6 @@ impl InodeGuard<'_> {
     /// through their page cache (`filedata`: data in place, metadata logged), directories
     /// through the buffer cache and the log.
     pub fn write(&mut self, off: u32, src: &[u8]) -> Result<usize, Errno> {
-        if self.file_type() == abi::T_FILE {
-            return self.write_file(off, src);
-        }
-        self.write_meta(off, src)
-    }
-
-    /// `write` of a directory (or other metadata) through the buffer cache and the log.
-    fn write_meta(&mut self, off: u32, src: &[u8]) -> Result<usize, Errno> {
         if off > self.d.di.size {
             return Err(Errno::Inval);
         }
@@ -571,7 +563,17 @@ impl InodeGuard<'_> {
         if end <= off as usize {
             return if src.is_empty() { Ok(0) } else { Err(Errno::NoSpc) };
         }
-        let n = end - off as usize;
+        let src = &src[..end - off as usize];
+        if self.file_type() == abi::T_FILE {
+            return self.write_file(off, src);
+        }
+        self.write_meta(off, src)
+    }
+
+    /// `write` of a directory (or other metadata) through the buffer cache and the log; `src`
+    /// starts at most at the end of the file and fits below `MAXFILE` blocks.
+    fn write_meta(&mut self, off: u32, src: &[u8]) -> Result<usize, Errno> {
+        let n = src.len();
         let mut done = 0;
         let mut failure = None;
         while done < n {

@@ -38,113 +38,100 @@ impl Vm {
         fd: i32,
         offset: usize,
     ) -> Result<usize, Errno> {
-        mmap(self, addr, len, prot, flags, fd, offset)
+        let req = MmapRequest::parse(addr, len, prot, flags, offset, abi::USER_TOP)?;
+        // Each mapping costs kernel heap (its VMA, a gap-index node, maybe a cache); a process
+        // must not be able to exhaust the heap and panic the kernel by mapping without end.
+        if !crate::mm::heap::has_room_for_user(MAPPING_HEAP_COST) {
+            return Err(Errno::NoMem);
+        }
+        let backing = if req.anonymous {
+            if fd != -1 {
+                return Err(Errno::Inval);
+            }
+            match req.share {
+                Share::Private => Backing::Anonymous,
+                Share::Shared => {
+                    Backing::File { file: MapObject::SharedAnon(Arc::new(SharedAnon::new())), offset: 0 }
+                }
+            }
+        } else {
+            let f = fileio::fd_file(fd)?;
+            fileio::check_mappable(&f)?;
+            if !fileio::readable(&f) {
+                return Err(Errno::Access);
+            }
+            if req.share == Share::Shared && req.prot.contains(vmspace::Prot::WRITE) && !fileio::writable(&f)
+            {
+                return Err(Errno::Access);
+            }
+            Backing::File { file: MapObject::File(f), offset: req.offset }
+        };
+        let mut guard = self.lock();
+        let space = &mut *guard;
+        let heap_top = page_round_up(space.brk);
+        // Never place a mapping over the image, stack or heap, even if they reach the mmap area.
+        let lowest = MMAP_BASE.max(heap_top);
+        let start = match req.placement {
+            Placement::Fixed { addr, replace } => {
+                let range = VirtRange::from_start_len(addr, req.len).ok_or(Errno::NoMem)?;
+                if addr < heap_top {
+                    return Err(Errno::NoMem); // never over the image, stack or heap
+                }
+                if space.vmas.overlaps(range) {
+                    if !replace {
+                        return Err(Errno::Exist);
+                    }
+                    // Replacing the middle of a mapping leaves two pieces around the new one:
+                    // charge the extra piece too, and fail before anything is unmapped.
+                    if splits_one_vma(space, range)
+                        && !crate::mm::heap::has_room_for_user(2 * MAPPING_HEAP_COST)
+                    {
+                        return Err(Errno::NoMem);
+                    }
+                    unmap(space, range);
+                }
+                addr
+            }
+            Placement::Hint(h) => {
+                space.vmas.find_gap(req.len, Some(h), lowest, abi::USER_TOP).ok_or(Errno::NoMem)?
+            }
+            Placement::Any => {
+                space.vmas.find_gap(req.len, None, lowest, abi::USER_TOP).ok_or(Errno::NoMem)?
+            }
+        };
+        let range = VirtRange::from_start_len(start, req.len).ok_or(Errno::NoMem)?;
+        space.vmas.insert(Vma::new(range, req.prot, req.share, backing)).map_err(|_| Errno::Exist)?;
+        if req.populate {
+            let access = if req.prot.contains(vmspace::Prot::WRITE) { Access::Write } else { Access::Read };
+            for va in range.page_starts() {
+                if fault::fault_vma(space, va, access).is_err() {
+                    break; // past end-of-file or out of memory: the rest stays lazy
+                }
+            }
+        }
+        Ok(start)
     }
 
-    /// `munmap(addr, len)` in this space.
+    /// `munmap(addr, len)`: addr page-aligned, len > 0; unmapped parts of the range are fine.
+    ///
+    /// A range strictly inside one mapping splits it in two, which costs kernel heap like a new
+    /// mapping: when the heap is down to its reserve that munmap fails [NoMem] and changes
+    /// nothing (as Linux fails one that would pass its map-count limit).
     pub fn munmap(&self, addr: usize, len: usize) -> Result<usize, Errno> {
-        munmap(self, addr, len)
-    }
-}
-
-fn mmap(
-    vm: &Vm,
-    addr: usize,
-    len: usize,
-    prot: usize,
-    flags: usize,
-    fd: i32,
-    offset: usize,
-) -> Result<usize, Errno> {
-    let req = MmapRequest::parse(addr, len, prot, flags, offset, abi::USER_TOP)?;
-    // Each mapping costs kernel heap (its VMA, a gap-index node, maybe a cache); a process
-    // must not be able to exhaust the heap and panic the kernel by mapping without end.
-    if !crate::mm::heap::has_room_for_user(MAPPING_HEAP_COST) {
-        return Err(Errno::NoMem);
-    }
-    let backing = if req.anonymous {
-        if fd != -1 {
+        if !addr.is_multiple_of(PGSIZE) || len == 0 {
             return Err(Errno::Inval);
         }
-        match req.share {
-            Share::Private => Backing::Anonymous,
-            Share::Shared => {
-                Backing::File { file: MapObject::SharedAnon(Arc::new(SharedAnon::new())), offset: 0 }
-            }
+        let end =
+            addr.checked_add(len).map(page_round_up).filter(|&e| e <= abi::USER_TOP).ok_or(Errno::Inval)?;
+        let range = VirtRange::new(addr, end).ok_or(Errno::Inval)?;
+        let mut guard = self.lock();
+        let space = &mut *guard;
+        if splits_one_vma(space, range) && !crate::mm::heap::has_room_for_user(MAPPING_HEAP_COST) {
+            return Err(Errno::NoMem);
         }
-    } else {
-        let f = fileio::fd_file(fd)?;
-        fileio::check_mappable(&f)?;
-        if !fileio::readable(&f) {
-            return Err(Errno::Access);
-        }
-        if req.share == Share::Shared && req.prot.contains(vmspace::Prot::WRITE) && !fileio::writable(&f) {
-            return Err(Errno::Access);
-        }
-        Backing::File { file: MapObject::File(f), offset: req.offset }
-    };
-    let mut guard = vm.lock();
-    let space = &mut *guard;
-    let heap_top = page_round_up(space.brk);
-    // Never place a mapping over the image, stack or heap, even if they reach the mmap area.
-    let lowest = MMAP_BASE.max(heap_top);
-    let start = match req.placement {
-        Placement::Fixed { addr, replace } => {
-            let range = VirtRange::from_start_len(addr, req.len).ok_or(Errno::NoMem)?;
-            if addr < heap_top {
-                return Err(Errno::NoMem); // never over the image, stack or heap
-            }
-            if space.vmas.overlaps(range) {
-                if !replace {
-                    return Err(Errno::Exist);
-                }
-                // Replacing the middle of a mapping leaves two pieces around the new one:
-                // charge the extra piece too, and fail before anything is unmapped.
-                if splits_one_vma(space, range) && !crate::mm::heap::has_room_for_user(2 * MAPPING_HEAP_COST)
-                {
-                    return Err(Errno::NoMem);
-                }
-                unmap(space, range);
-            }
-            addr
-        }
-        Placement::Hint(h) => {
-            space.vmas.find_gap(req.len, Some(h), lowest, abi::USER_TOP).ok_or(Errno::NoMem)?
-        }
-        Placement::Any => space.vmas.find_gap(req.len, None, lowest, abi::USER_TOP).ok_or(Errno::NoMem)?,
-    };
-    let range = VirtRange::from_start_len(start, req.len).ok_or(Errno::NoMem)?;
-    space.vmas.insert(Vma::new(range, req.prot, req.share, backing)).map_err(|_| Errno::Exist)?;
-    if req.populate {
-        let access = if req.prot.contains(vmspace::Prot::WRITE) { Access::Write } else { Access::Read };
-        for va in range.page_starts() {
-            if fault::fault_vma(space, va, access).is_err() {
-                break; // past end-of-file or out of memory: the rest stays lazy
-            }
-        }
+        unmap(space, range);
+        Ok(0)
     }
-    Ok(start)
-}
-
-/// `munmap(addr, len)`: addr page-aligned, len > 0; unmapped parts of the range are fine.
-///
-///
-/// A range strictly inside one mapping splits it in two, which costs kernel heap like a new
-/// mapping: when the heap is down to its reserve that munmap fails [NoMem] and changes
-/// nothing (as Linux fails one that would pass its map-count limit).
-fn munmap(vm: &Vm, addr: usize, len: usize) -> Result<usize, Errno> {
-    if !addr.is_multiple_of(PGSIZE) || len == 0 {
-        return Err(Errno::Inval);
-    }
-    let end = addr.checked_add(len).map(page_round_up).filter(|&e| e <= abi::USER_TOP).ok_or(Errno::Inval)?;
-    let range = VirtRange::new(addr, end).ok_or(Errno::Inval)?;
-    let mut guard = vm.lock();
-    let space = &mut *guard;
-    if splits_one_vma(space, range) && !crate::mm::heap::has_room_for_user(MAPPING_HEAP_COST) {
-        return Err(Errno::NoMem);
-    }
-    unmap(space, range);
-    Ok(0)
 }
 
 /// True when `range` lies strictly inside one mapping, so that removing it leaves a piece on
