@@ -4,7 +4,7 @@
 //!
 //! This module only counts and looks: it never changes an address space, never sleeps and never
 //! takes a lock. Callers that look at another process's space must first make sure that space
-//! cannot change shape under them (see `proc::with_space`); page-table entries are read with
+//! cannot change shape under them (they hold its `Vm` lock); page-table entries are read with
 //! single volatile loads (`mm::pagetable`), because the owner may still fault pages in meanwhile.
 
 use super::space::{AddressSpace, MapObject};
@@ -82,7 +82,7 @@ pub fn counter(id: usize) -> Option<u64> {
 /// address order, at most `max` of them.
 ///
 /// The caller guarantees that the set of mappings of `space` does not change meanwhile (it is
-/// the owner, or holds the owner's space lock); pages may still come and go.
+/// the holder of its `Vm` lock).
 pub(super) fn mapping_records(space: &AddressSpace, from: usize, max: usize, out: &mut Vec<VmMap>) {
     let Some(rest) = VirtRange::new(from, abi::USER_TOP) else { return };
     let mut heap = space.heap_range().filter(|h| h.start() >= from);
