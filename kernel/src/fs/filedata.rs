@@ -94,15 +94,12 @@ impl InodeGuard<'_> {
         Ok(())
     }
 
-    /// Reads up to `dst.len()` bytes at `off` into a kernel buffer through the cache; returns
-    /// the count (0 at or past the end). For `exec` and other kernel readers; `read()` copies
-    /// straight from the cache pages to user memory instead (`fs::file`).
+    /// Reads `dst.len()` bytes at `off` (which `InodeGuard::read` keeps inside the file) into
+    /// a kernel buffer through the cache; returns the count. For `exec` and other kernel
+    /// readers; `read()` copies straight from the cache pages to user memory instead
+    /// (`fs::file`).
     pub(super) fn read_file(&self, off: u32, dst: &mut [u8]) -> Result<usize, Errno> {
-        let size = self.size();
-        if off >= size {
-            return Ok(0);
-        }
-        let n = dst.len().min((size - off) as usize);
+        let n = dst.len();
         let mut done = 0;
         while done < n {
             let pos = off as usize + done;

@@ -518,19 +518,22 @@ impl InodeGuard<'_> {
     /// past the end). Holes read as zeros. Regular files are read through their page cache,
     /// directories through the buffer cache.
     pub fn read(&mut self, off: u32, dst: &mut [u8]) -> Result<usize, Errno> {
+        let size = self.d.di.size;
+        if off >= size {
+            return Ok(0);
+        }
+        let n = ((size - off) as usize).min(dst.len());
+        let dst = &mut dst[..n];
         if self.file_type() == abi::T_FILE {
             return self.read_file(off, dst);
         }
         self.read_meta(off, dst)
     }
 
-    /// `read` of a directory (or other metadata) through the buffer cache.
+    /// `read` of a directory (or other metadata) through the buffer cache; `dst` ends at most
+    /// at the end of the file.
     fn read_meta(&mut self, off: u32, dst: &mut [u8]) -> Result<usize, Errno> {
-        let size = self.d.di.size;
-        if off >= size {
-            return Ok(0);
-        }
-        let n = dst.len().min((size - off) as usize);
+        let n = dst.len();
         let mut done = 0;
         while done < n {
             let pos = off as usize + done;
