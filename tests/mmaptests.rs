@@ -40,6 +40,18 @@ fn mmaptests_bigscan_small_memory() {
     assert_eq!(code, 0, "mmaptests bigscan exited with {code}; output:\n{out}");
 }
 
+/// `mmaptests bigwrite` at 48 MiB: stores through a shared mapping of a file larger than the
+/// free memory; reclaim writes the dirty pages back and frees them, and read() sees every store.
+#[test]
+fn mmaptests_bigwrite_small_memory() {
+    let mut run = Run::new("mmaptests bigwrite").timeout(SUITE_TIMEOUT);
+    run.mem = "48M".into();
+    let (code, out) = run.output();
+    assert!(has_line(&out, "test bigwrite: OK"), "bigwrite did not pass with 48M; output:\n{out}");
+    assert!(!out.contains("bigwrite: skipped"), "bigwrite skipped itself with 48M; output:\n{out}");
+    assert_eq!(code, 0, "mmaptests bigwrite exited with {code}; output:\n{out}");
+}
+
 /// `mmaptests reclaimothers` at 48 MiB: a process touching anonymous memory gets the clean
 /// file pages that a sleeping process maps, instead of being killed.
 #[test]

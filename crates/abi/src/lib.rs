@@ -82,6 +82,10 @@ pub mod kstat {
     /// memory): the clean ones nobody maps are memory the kernel takes back when it runs out,
     /// so `FREE_PAGES + FILE_PAGES` is what a leak check compares.
     pub const FILE_PAGES: usize = 14;
+    /// Dirty page-cache pages written back by memory reclaim so that their memory could be
+    /// freed (pages of shared file mappings taken from a process when memory ran out), since
+    /// boot.
+    pub const PAGES_CLEANED: usize = 16;
     /// Number of counters; `kstat(n)` for `n >= COUNT` fails.
     pub const COUNT: usize = 15;
 }

@@ -274,6 +274,15 @@ impl Inode {
     }
 }
 
+impl Inode {
+    /// For memory reclaim, which must not wait for a lock or start a transaction (the
+    /// faulting process may hold either): writes page `index` from `pa` back in place if the
+    /// inode is not locked and every block of the page is allocated. Returns whether it did.
+    pub fn try_write_back_page(&self, index: u64, pa: PhysAddr) -> bool {
+        self.try_lock().is_some_and(|g| matches!(g.write_back_in_place(index, pa), Ok(true)))
+    }
+}
+
 /// Writes the disk blocks `disk[k]` from the page `pa`, block `first + k` of the page each,
 /// one request per run of consecutive disk blocks.
 fn write_blocks(pa: PhysAddr, first: usize, disk: &[u32]) {

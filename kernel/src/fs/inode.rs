@@ -402,7 +402,16 @@ impl Inode {
     /// Locks the inode (sleeping while another process holds it), reading it from disk on
     /// first use.
     pub fn lock(&self) -> InodeGuard<'_> {
-        let mut d = self.core.data.lock();
+        self.locked(self.core.data.lock())
+    }
+
+    /// Locks the inode if no one holds it (for paths that must not wait, like memory
+    /// reclaim), reading it from disk on first use.
+    pub fn try_lock(&self) -> Option<InodeGuard<'_>> {
+        self.core.data.try_lock().map(|d| self.locked(d))
+    }
+
+    fn locked<'a>(&'a self, mut d: SleepLockGuard<'a, InodeData>) -> InodeGuard<'a> {
         if !d.valid {
             let buf = bio::read(sb().inode_block(self.core.inum));
             let o = SuperBlock::inode_offset(self.core.inum);

@@ -43,3 +43,9 @@ pub fn fill(f: &File, index: u64, window: u64) -> Result<PhysAddr, Errno> {
 pub fn write_back(f: &File, index: u64, pa: PhysAddr) -> Result<(), Errno> {
     f.inode().ok_or(Errno::Io)?.write_back_page(index, pa)
 }
+
+/// Memory reclaim's write-back, which must not wait: writes page `index` of `f` from `pa` in
+/// place when the inode is unlocked and the page's blocks are allocated; false otherwise.
+pub fn try_write_back(f: &File, index: u64, pa: PhysAddr) -> bool {
+    f.inode().is_some_and(|ip| ip.try_write_back_page(index, pa))
+}

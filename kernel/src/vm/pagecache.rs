@@ -199,8 +199,23 @@ impl PageCache {
     /// the write fails. A store through a mapping meanwhile dirties it again at that
     /// mapping's unmap.
     pub fn take_dirty(&self, first: u64, end: u64) -> Option<(u64, PhysAddr)> {
+        self.take_dirty_where(first, end, |_| true)
+    }
+
+    /// Like `take_dirty`, for memory reclaim: only a page no mapping maps any more (the
+    /// cache's reference is its only one), which is free memory once it is written back.
+    pub fn take_dirty_unused(&self, first: u64, end: u64) -> Option<(u64, PhysAddr)> {
+        self.take_dirty_where(first, end, |pa| frame::refcount(pa) == 1)
+    }
+
+    fn take_dirty_where(
+        &self,
+        first: u64,
+        end: u64,
+        ok: impl Fn(PhysAddr) -> bool,
+    ) -> Option<(u64, PhysAddr)> {
         let mut pages = self.pages.lock();
-        let (&index, p) = pages.map.range_mut(first..end).find(|(_, p)| p.dirty)?;
+        let (&index, p) = pages.map.range_mut(first..end).find(|(_, p)| p.dirty && ok(p.pa))?;
         stats::cache_dirty_changed(true, false);
         p.dirty = false;
         frame::share(p.pa);

@@ -1,42 +1,61 @@
-//! Memory reclaim for file-backed pages, so that a file larger than the free memory can be
-//! mapped and scanned. When an allocation for a fault fails (`AddressSpace::fault_in`), the
-//! kernel first evicts the clean page-cache pages that no mapping uses from every in-memory
-//! file's cache (`fs::evict_unused_pages`); if that frees little, the faulting process gives
-//! up a batch of its own clean file-backed pages (unmapping them drops its frame reference)
-//! and the caches are swept again. The fault is then retried; it fails (and the process is
-//! killed, as before) only when reclaim freed nothing.
+//! Memory reclaim for file-backed pages, so that files larger than the free memory can be
+//! mapped, scanned and written through mappings. When an allocation for a fault fails
+//! (`AddressSpace::fault_in`), the kernel first evicts the clean page-cache pages that no
+//! mapping uses from every in-memory file's cache (`fs::evict_unused_pages`); if that frees
+//! little, the faulting process gives up a batch of its own file-backed pages, the dirty ones
+//! among them are written back to their files, and the caches are swept again. The fault is
+//! then retried; it fails (and the process is killed, as before) only when reclaim freed
+//! nothing.
 //!
-//! What a process gives up: pages of shared file mappings whose PTE dirty bit is clear, and
-//! pages of private file mappings that still map the cached page read-only. Never private
-//! copies, anonymous memory (private or shared: it has no backing store) or the faulting
-//! page; dirty shared pages are skipped (not written back here), so they stay until munmap or
-//! exit as before. A clock hand (`AddressSpace::reclaim_cursor`) moves through the mappings
-//! so successive reclaims take different pages, and a first pass spares the pages near the
-//! fault (a sequential scan gives up what it read longest ago).
+//! What a process gives up: pages of shared file mappings (a dirty one's PTE dirty bit moves
+//! to its cache page, which is written back in place before it is freed), and pages of
+//! private file mappings that still map the cached page read-only. Never private copies or
+//! anonymous memory (private or shared: there is no swap, so it is the last thing a process
+//! loses, by being killed), nor the faulting page.
+//!
+//! Which pages: a clock over the mappings with a second chance, as the classic two-handed
+//! clock does with one hand. `AddressSpace::reclaim_cursor` is the hand; a page whose PTE
+//! accessed bit (A, set by the hardware at each use) is set has it cleared and is passed
+//! over this time; one found with A still clear was not used since the hand last passed and
+//! goes. A first round spares the pages near the fault (a sequential scan gives up what it
+//! touched longest ago); when a full round took nothing, every A bit is clear and the next
+//! round takes the oldest pages.
+//!
+//! Write-back under pressure must neither wait for a lock the faulting process may hold nor
+//! start a transaction (it may be inside one): a dirty page is written in place when its
+//! inode's lock is free (`fs::Inode::try_write_back_page`), and otherwise stays dirty in the
+//! cache for munmap, exit or a later reclaim. One disk request per run of consecutive blocks.
 //!
 //! When the faulting process has nothing left to give, other processes that are not running
-//! give up their clean file pages the same way (`proc::for_each_idle_vm` keeps each from being
+//! give up their file pages the same way (`proc::for_each_idle_vm` keeps each from being
 //! scheduled while its page table changes; its address space is only tried, never waited
 //! for), so a process sleeping on a big mapping does not get another one killed.
 //!
-//! Locking: nothing here sleeps; the inode-table and page-map spinlocks are taken in their
-//! usual order, one at a time. TLB: the PTEs cleared belong to processes that run on no hart
-//! meanwhile (the current one, in the kernel; or an idle one held off the scheduler), and the
-//! trampoline flushes the TLB on every return to user mode; an explicit `sfence.vma` after
-//! the sweep makes this independent of that.
+//! Locking: the page-table sweeps take only spinlocks (inode table, page map) in their usual
+//! order; writing back sleeps for the disk with the faulting process's own space lock held,
+//! as munmap does (space lock before inode lock). TLB: the PTEs changed belong to processes
+//! that run on no hart meanwhile (the current one, in the kernel; or an idle one held off the
+//! scheduler), and the trampoline flushes the TLB on every return to user mode; an explicit
+//! `sfence.vma` after a sweep makes this independent of that.
 
+use super::fileio;
 use super::pagecache::PageCache;
 use super::space::{AddressSpace, MapObject};
 use crate::fs::evict_unused_pages;
+use crate::fs::file::File;
 use crate::mm::addr::page_round_down;
 use crate::mm::pagetable::{flush_tlb, Pte, PteFlags, VaRange};
 use crate::mm::{frame, PhysAddr, PGSIZE};
+use alloc::sync::Arc;
+use alloc::vec::Vec;
 use core::ops::ControlFlow;
 use core::sync::atomic::{AtomicU64, Ordering};
 use vmspace::{Backing, Share, VirtRange, Vma};
 
 /// Page-cache pages evicted by reclaim since boot (`kstat` PAGES_RECLAIMED).
 pub static PAGES_RECLAIMED: AtomicU64 = AtomicU64::new(0);
+/// Dirty page-cache pages reclaim wrote back so they could be freed (`kstat` PAGES_CLEANED).
+pub static PAGES_CLEANED: AtomicU64 = AtomicU64::new(0);
 
 /// Most pages a faulting process unmaps of its own per reclaim.
 const UNMAP_BATCH: usize = 256;
@@ -67,46 +86,99 @@ pub fn alloc_frame() -> Option<PhysAddr> {
 /// process's) failed. Returns whether any page was freed (the caller then retries).
 pub(super) fn reclaim(space: &mut AddressSpace, fault_va: usize) -> bool {
     let mut n = evict_unused_pages();
-    if n < ENOUGH && unmap_clean(space, page_round_down(fault_va)) > 0 {
-        n += evict_unused_pages();
+    let mut dirty = Dirty::new();
+    if n < ENOUGH && unmap_some(space, page_round_down(fault_va), &mut dirty) > 0 {
+        n += dirty.write_back() + evict_unused_pages();
     }
-    if n < ENOUGH && unmap_clean_elsewhere() > 0 {
-        n += evict_unused_pages();
+    if n < ENOUGH && unmap_elsewhere(&mut dirty) > 0 {
+        n += dirty.write_back() + evict_unused_pages();
     }
     PAGES_RECLAIMED.fetch_add(n as u64, Ordering::Relaxed);
     n > 0
 }
 
-/// Unmaps up to `UNMAP_BATCH` clean file-backed pages from the address spaces of other
-/// processes that are not running (a process sleeping on a big mapping must not make another
-/// one run out of memory); returns how many were unmapped. Spaces that are busy are skipped.
-fn unmap_clean_elsewhere() -> usize {
+/// Unmaps up to `UNMAP_BATCH` file-backed pages from the address spaces of other processes
+/// that are not running (a process sleeping on a big mapping must not make another one run
+/// out of memory); returns how many were unmapped. Spaces that are busy are skipped.
+fn unmap_elsewhere(dirty: &mut Dirty) -> usize {
     let mut n = 0;
     crate::proc::for_each_idle_vm(|vm| {
         if let Some(mut s) = vm.try_lock() {
-            n += unmap_clean(&mut s, usize::MAX);
+            n += unmap_some(&mut s, usize::MAX, dirty);
         }
         n < UNMAP_BATCH
     });
     n
 }
 
-/// Unmaps up to `UNMAP_BATCH` clean file-backed pages of `space` other than `fault_page`,
-/// preferring pages at least `NEAR` away from it; returns how many were unmapped.
-fn unmap_clean(space: &mut AddressSpace, fault_page: usize) -> usize {
-    let mut n = sweep(space, fault_page, NEAR);
-    if n == 0 {
-        n = sweep(space, fault_page, PGSIZE);
+/// Unmaps up to `UNMAP_BATCH` file-backed pages of `space` other than `fault_page`, by the
+/// clock (see the module docs), recording the dirty ones in `dirty`; returns how many were
+/// unmapped.
+fn unmap_some(space: &mut AddressSpace, fault_page: usize, dirty: &mut Dirty) -> usize {
+    let mut n = 0;
+    for near in [NEAR, NEAR, PGSIZE] {
+        n = sweep(space, fault_page, near, dirty);
+        if n > 0 {
+            break;
+        }
     }
-    if n > 0 {
-        flush_tlb();
-    }
+    // Cleared A bits must reach the TLB too, or a page in use would look unused.
+    flush_tlb();
     n
 }
 
+/// Dirty pages reclaim unmapped, as page ranges of their files, to be written back before
+/// their frames can be freed.
+struct Dirty {
+    ranges: Vec<(Arc<File>, u64, u64)>,
+}
+
+impl Dirty {
+    fn new() -> Dirty {
+        Dirty { ranges: Vec::new() }
+    }
+
+    /// Records that pages `first..end` of `f` may hold dirty pages nothing maps; false when
+    /// there is no room to (the kernel heap is exhausted too): the caller then leaves them.
+    fn record(&mut self, f: &Arc<File>, first: u64, end: u64) -> bool {
+        if let Some(last) = self.ranges.last_mut() {
+            if Arc::ptr_eq(&last.0, f) && last.2 == first {
+                last.2 = end;
+                return true;
+            }
+        }
+        if self.ranges.try_reserve(1).is_err() {
+            return false;
+        }
+        self.ranges.push((f.clone(), first, end));
+        true
+    }
+
+    /// Writes back the dirty pages of the recorded ranges that nothing maps any more; they
+    /// are then clean and unused, so eviction frees them. Returns 0 (the pages are counted
+    /// when evicted) after counting them in `PAGES_CLEANED`.
+    fn write_back(&mut self) -> usize {
+        for (f, first, end) in self.ranges.drain(..) {
+            let Some(cache) = f.inode().map(|ip| ip.cache()) else { continue };
+            let mut next = first;
+            while let Some((index, pa)) = cache.take_dirty_unused(next, end) {
+                if fileio::try_write_back(&f, index, pa) {
+                    PAGES_CLEANED.fetch_add(1, Ordering::Relaxed);
+                } else {
+                    cache.mark_dirty(index);
+                }
+                frame::free(pa);
+                next = index + 1;
+            }
+        }
+        0
+    }
+}
+
 /// One pass of the clock hand over the mappings from `space.reclaim_cursor` round to it
-/// again, unmapping eligible pages at least `near` bytes from `fault_page`.
-fn sweep(space: &mut AddressSpace, fault_page: usize, near: usize) -> usize {
+/// again, unmapping eligible pages at least `near` bytes from `fault_page` whose accessed bit
+/// is clear (and clearing it on the others).
+fn sweep(space: &mut AddressSpace, fault_page: usize, near: usize, dirty: &mut Dirty) -> usize {
     let AddressSpace { pt, vmas, reclaim_cursor, .. } = space;
     let start = *reclaim_cursor;
     let mut n = 0;
@@ -115,10 +187,12 @@ fn sweep(space: &mut AddressSpace, fault_page: usize, near: usize) -> usize {
         for vma in vmas.iter_overlapping(part) {
             let Backing::File { file: obj, offset } = &vma.backing else { continue };
             // Shared anonymous memory has no backing store: only file pages can go.
-            let Some(cache) = obj.cache() else { continue };
+            let (Some(cache), Some(file)) = (obj.cache(), obj.file()) else { continue };
             let Some(r) = vma.range().intersection(&part) else { continue };
             let file_pages = cache.size().div_ceil(PGSIZE as u64);
             let pages = VaRange::new(r.start(), r.end()).expect("mappings lie below MAXVA");
+            // Indices of the dirty pages unmapped from this mapping.
+            let (mut dirty_lo, mut dirty_hi) = (u64::MAX, 0);
             // Breaks with `true` when the batch is full, `false` at end-of-file.
             let flow = pt.for_each_leaf_mut(pages, |va, pte| {
                 let va = va.as_usize();
@@ -126,15 +200,29 @@ fn sweep(space: &mut AddressSpace, fault_page: usize, near: usize) -> usize {
                 if index >= file_pages {
                     return ControlFlow::Break(false); // nothing past end-of-file is mapped
                 }
-                if va.abs_diff(fault_page) >= near && eligible(cache, vma, index, *pte) {
-                    frame::free(core::mem::replace(pte, Pte::EMPTY).pa());
-                    n += 1;
-                    if n == UNMAP_BATCH {
-                        return ControlFlow::Break(true);
-                    }
+                if va.abs_diff(fault_page) < near || !eligible(cache, vma, index, *pte) {
+                    return ControlFlow::Continue(());
+                }
+                if near >= NEAR && pte.flags().contains(PteFlags::A) {
+                    *pte = Pte::new(pte.pa(), pte.flags() - PteFlags::A); // a second chance
+                    return ControlFlow::Continue(());
+                }
+                if pte.flags().contains(PteFlags::D) {
+                    cache.mark_dirty(index);
+                    (dirty_lo, dirty_hi) = (dirty_lo.min(index), dirty_hi.max(index + 1));
+                }
+                frame::free(core::mem::replace(pte, Pte::EMPTY).pa());
+                n += 1;
+                if n == UNMAP_BATCH {
+                    return ControlFlow::Break(true);
                 }
                 ControlFlow::Continue(())
             });
+            // Without room to record them, the pages stay dirty in the cache, unmapped, for
+            // munmap or exit (which write back the mapping's whole range) to write back.
+            if dirty_lo < dirty_hi {
+                dirty.record(file, dirty_lo, dirty_hi);
+            }
             // The clock hand stops just past the last page taken.
             if let ControlFlow::Break((true, rest)) = flow {
                 *reclaim_cursor = rest.start();
@@ -146,14 +234,14 @@ fn sweep(space: &mut AddressSpace, fault_page: usize, near: usize) -> usize {
 }
 
 /// Whether `pte`, mapping page `index` of `vma`'s file, may be unmapped by reclaim: present,
-/// clean, and either in a shared mapping or the cached page itself in a private one.
+/// and either in a shared mapping (clean or dirty) or the cached page itself in a private one.
 fn eligible(cache: &PageCache, vma: &Vma<MapObject>, index: u64, pte: Pte) -> bool {
     let f = pte.flags();
-    if !pte.is_valid() || !f.contains(PteFlags::U) || f.contains(PteFlags::D) {
+    if !pte.is_valid() || !f.contains(PteFlags::U) {
         return false;
     }
     match vma.share {
         Share::Shared => true,
-        Share::Private => !f.contains(PteFlags::W) && cache.holds(index, pte.pa()),
+        Share::Private => !f.intersects(PteFlags::W | PteFlags::D) && cache.holds(index, pte.pa()),
     }
 }

@@ -73,6 +73,7 @@ pub fn counter(id: usize) -> Option<u64> {
         kstat::SHARED_FAULTS => SHARED_FAULTS.load(Relaxed),
         kstat::CACHE_FILLS => CACHE_FILLS.load(Relaxed),
         kstat::PAGES_RECLAIMED => super::reclaim::PAGES_RECLAIMED.load(Relaxed),
+        kstat::PAGES_CLEANED => super::reclaim::PAGES_CLEANED.load(Relaxed),
         kstat::FILE_PAGES => FILE_PAGES.load(Relaxed),
         _ => return None,
     })

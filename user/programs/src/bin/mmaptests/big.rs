@@ -278,3 +278,67 @@ pub fn reclaim_others() -> TestResult {
     );
     util::remove(F)
 }
+
+/// Dirty pages written back under memory pressure: a shared writable mapping of a file larger
+/// than the free memory gets a store in every page (two words: word 0 and one in the
+/// middle), front to back; reclaim must write back and free the pages stored to earlier
+/// rather than kill the process. Then `read()` finds every store in the file, and kstat
+/// PAGES_CLEANED shows that reclaim (not only munmap) wrote pages back. Skipped like bigscan
+/// on machines with much memory: `cargo test` runs it at 48 MiB.
+pub fn big_write() -> TestResult {
+    const F: &str = "mmbigw";
+    util::clean(&[F]);
+    let free = util::free()? as usize * PG;
+    if free > SCAN_SKIP_ABOVE {
+        println!("bigwrite: skipped: {} MiB free, the file would exceed 64 MiB", free / MIB);
+        return Ok(());
+    }
+    let size = (free + SCAN_MARGIN).next_multiple_of(PG);
+    create_scan(F, size)?;
+    let cleaned0 = util::kstat(abi::kstat::PAGES_CLEANED)?;
+    let stored = |p: usize, k: usize| !scan_word(p, k);
+    let status = util::in_child(|| {
+        let Ok(fd) = util::open(F, O_RDWR) else { return 2 };
+        let Ok(a) = map(0, size, RW, MAP_SHARED, fd, 0) else { return 3 };
+        for p in 0..size / PG {
+            for k in [0, p % (PG / 8)] {
+                // SAFETY: a store into the child's own writable mapping of the file.
+                unsafe { core::ptr::write_volatile((a + p * PG + k * 8) as *mut u64, stored(p, k)) };
+            }
+        }
+        if unmap(a, size).is_err() {
+            return 4;
+        }
+        let _ = fs::close(fd);
+        0
+    })?;
+    ensure!(status == 0, "the storing process ended with status {} (-1: killed)", status);
+    let cleaned = util::kstat(abi::kstat::PAGES_CLEANED)? - cleaned0;
+    // Every page as read() sees it: the two stored words changed, the others as written.
+    let fd = util::open(F, abi::O_RDONLY)?;
+    let mut page = vec![0u8; PG];
+    for p in 0..size / PG {
+        if !matches!(fs::read(fd, &mut page), Ok(n) if n == PG) {
+            let _ = fs::close(fd);
+            fail!("read of page {} of the file failed", p);
+        }
+        for k in 0..PG / 8 {
+            let got = u64::from_le_bytes(page[k * 8..k * 8 + 8].try_into().unwrap());
+            let want = if k == 0 || k == p % (PG / 8) { stored(p, k) } else { scan_word(p, k) };
+            if got != want {
+                let _ = fs::close(fd);
+                fail!("word {} of page {} reads {:#x}, expected {:#x}", k, p, got, want);
+            }
+        }
+    }
+    let _ = fs::close(fd);
+    println!(
+        "bigwrite: stored to {} pages of a {} MiB file with {} MiB free, {} written back by reclaim",
+        size / PG,
+        size / MIB,
+        free / MIB,
+        cleaned
+    );
+    ensure!(cleaned > 0, "storing to a file larger than free memory wrote no page back under pressure");
+    util::remove(F)
+}

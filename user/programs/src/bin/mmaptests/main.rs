@@ -97,6 +97,7 @@ static CASES: &[Case] = &[
     long("bigfile", big::big_file),
     long("bigscan", big::big_scan),
     long("reclaimothers", big::reclaim_others),
+    long("bigwrite", big::big_write),
 ];
 
 fn main(args: Args) -> i32 {
