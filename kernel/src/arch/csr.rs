@@ -105,6 +105,15 @@ pub fn tp() -> usize {
     v
 }
 
+/// The stack pointer.
+#[inline(always)]
+pub fn sp() -> usize {
+    let v: usize;
+    // SAFETY: reading a register has no side effects.
+    unsafe { asm!("mv {}, sp", out(reg) v) };
+    v
+}
+
 /// Waits for an interrupt (or returns at once if one is pending).
 #[inline(always)]
 pub fn wfi() {

@@ -28,6 +28,15 @@ pub fn kstack_top(i: usize) -> usize {
     abi::TRAMPOLINE - i * (KSTACK_PAGES + 1) * PGSIZE
 }
 
+/// The process slot whose kernel stack holds the stack pointer `sp`, if any (the scheduler
+/// and boot run on other stacks).
+pub fn kstack_slot(sp: usize) -> Option<usize> {
+    let below_top = abi::TRAMPOLINE.checked_sub(sp)?;
+    let stride = (KSTACK_PAGES + 1) * PGSIZE;
+    let slot = below_top / stride;
+    (slot < NPROC && below_top % stride <= KSTACK_PAGES * PGSIZE).then_some(slot)
+}
+
 /// Builds the kernel page table for RAM [KERNBASE, phys_top).
 ///
 /// # Panics

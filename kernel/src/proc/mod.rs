@@ -18,7 +18,6 @@ mod sched;
 pub use exec::exec;
 pub use sched::{scheduler, sleep, wakeup, yield_now};
 
-use crate::arch::cpu;
 use crate::arch::switch::Context;
 use crate::arch::trampoline::TrapFrame;
 use crate::fs::file::File;
@@ -31,7 +30,7 @@ use crate::vm::Vm;
 use abi::Errno;
 use alloc::sync::Arc;
 use core::cell::{Cell, RefCell, UnsafeCell};
-use core::sync::atomic::{AtomicI32, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 
 /// The trap frame of a slot that has none (address 0 is never a frame).
 const NO_TRAPFRAME: PhysAddr = match PhysAddr::new(0) {
@@ -54,7 +53,6 @@ pub struct ProcShared {
     pub state: State,
     /// What the process sleeps on, when `Sleeping`.
     pub chan: usize,
-    pub killed: bool,
     /// Exit status for the parent's `wait`.
     pub xstate: i32,
     pub pid: i32,
@@ -89,6 +87,8 @@ pub struct ProcPrivate {
 
 pub struct Proc {
     pub lock: SpinLock<ProcShared>,
+    /// Set by `kill` or a fatal fault; read without the lock at every kernel exit.
+    killed: AtomicBool,
     /// Slot index of the parent; guarded by `WAIT_LOCK`.
     parent: UnsafeCell<Option<usize>>,
     private: UnsafeCell<ProcPrivate>,
@@ -105,7 +105,6 @@ static PROCS: [Proc; NPROC] = [const {
             ProcShared {
                 state: State::Unused,
                 chan: 0,
-                killed: false,
                 xstate: 0,
                 pid: 0,
                 vm: None,
@@ -113,6 +112,7 @@ static PROCS: [Proc; NPROC] = [const {
                 held_off: false,
             },
         ),
+        killed: AtomicBool::new(false),
         parent: UnsafeCell::new(None),
         private: UnsafeCell::new(ProcPrivate {
             kstack: Cell::new(0),
@@ -158,12 +158,14 @@ impl Proc {
         self.lock.lock().pid
     }
 
+    /// Whether the process was killed (it exits at its next crossing of the user/kernel
+    /// boundary, or when a sleep it checks this in ends).
     pub fn killed(&self) -> bool {
-        self.lock.lock().killed
+        self.killed.load(Ordering::Acquire)
     }
 
     pub fn set_killed(&self) {
-        self.lock.lock().killed = true;
+        self.killed.store(true, Ordering::Release);
     }
 
     /// The process name (for diagnostics).
@@ -202,12 +204,10 @@ pub fn init() {
 
 /// The process running on this hart, if any.
 pub fn try_current() -> Option<&'static Proc> {
-    cpu::push_off();
-    // SAFETY: interrupts are off, so this hart's slot is stable.
-    let p = unsafe { cpu::this_cpu().proc };
-    cpu::pop_off();
-    // SAFETY: `proc` points into the static table or is null.
-    unsafe { p.as_ref() }
+    // Each process runs in the kernel on its own kernel stack, so the stack pointer names
+    // the process: no interrupt masking needed, and a process moved to another hart
+    // meanwhile still finds itself.
+    kvm::kstack_slot(crate::arch::csr::sp()).map(|slot| &PROCS[slot])
 }
 
 /// The process running on this hart.
@@ -308,7 +308,7 @@ fn alloc_proc() -> Result<&'static Proc, Errno> {
         }
         g.state = State::Used;
         g.pid = NEXT_PID.fetch_add(1, Ordering::Relaxed);
-        g.killed = false;
+        p.killed.store(false, Ordering::Relaxed);
         g.xstate = 0;
         g.chan = 0;
         drop(g);
@@ -350,7 +350,7 @@ fn free_proc(p: &Proc) {
     let mut g = p.lock.lock();
     g.pid = 0;
     g.chan = 0;
-    g.killed = false;
+    p.killed.store(false, Ordering::Relaxed);
     g.xstate = 0;
     g.name = [0; 16];
     g.state = State::Unused;
@@ -491,7 +491,7 @@ pub fn kill(pid: i32) -> Result<(), Errno> {
     for p in PROCS.iter() {
         let mut g = p.lock.lock();
         if g.pid == pid && g.state != State::Unused {
-            g.killed = true;
+            p.set_killed();
             if g.state == State::Sleeping {
                 g.state = State::Runnable;
             }
