@@ -71,6 +71,15 @@ impl GapIndex {
         end
     }
 
+    /// Moves the bounds of the gap starting at `start` to `[new_start, new_end)` in place (no
+    /// node is allocated, freed or rotated). The caller keeps the gaps disjoint and ordered:
+    /// the new bounds must lie between the neighbouring gaps. Returns false (changing
+    /// nothing) if no gap starts at `start`.
+    pub(crate) fn resize(&mut self, start: usize, new_start: usize, new_end: usize) -> bool {
+        debug_assert!(new_start < new_end);
+        resize(&mut self.root, start, new_start, new_end)
+    }
+
     /// The gap with the greatest start `<= addr`, as `(start, end)`.
     pub(crate) fn at_or_before(&self, addr: usize) -> Option<(usize, usize)> {
         let mut best = None;
@@ -105,6 +114,27 @@ impl GapIndex {
     pub(crate) fn first_fit(&self, from: usize, len: usize) -> Option<(usize, usize)> {
         first_fit(&self.root, from, len).map(|n| (n.start, n.end))
     }
+}
+
+/// Finds the node keyed `start`, gives it the new bounds and refreshes `max_len` on the way
+/// back up (heights do not change: the shape stays the same).
+fn resize(link: &mut Link, start: usize, new_start: usize, new_end: usize) -> bool {
+    let Some(n) = link.as_deref_mut() else {
+        return false;
+    };
+    let found = if start < n.start {
+        resize(&mut n.left, start, new_start, new_end)
+    } else if start > n.start {
+        resize(&mut n.right, start, new_start, new_end)
+    } else {
+        n.start = new_start;
+        n.end = new_end;
+        true
+    };
+    if found {
+        n.max_len = n.len().max(max_len(&n.left)).max(max_len(&n.right));
+    }
+    found
 }
 
 fn insert(link: Link, start: usize, end: usize) -> Box<Node> {

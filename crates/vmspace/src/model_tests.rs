@@ -169,6 +169,8 @@ enum Op {
     Fixed { page: usize, pages: usize, replace: bool, kind: Kind },
     /// Unmap a page range.
     Unmap { page: usize, pages: usize },
+    /// Unmap a page range one piece at a time with `take_first`, as the kernel does.
+    TakeAll { page: usize, pages: usize },
     /// Ask `overlaps` and `iter_overlapping` about a range.
     Probe { page: usize, pages: usize },
 }
@@ -195,6 +197,7 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (span(6), any::<bool>(), kind())
             .prop_map(|((page, pages), replace, kind)| Op::Fixed { page, pages, replace, kind }),
         2 => span(12).prop_map(|(page, pages)| Op::Unmap { page, pages }),
+        2 => span(12).prop_map(|(page, pages)| Op::TakeAll { page, pages }),
         1 => span(12).prop_map(|(page, pages)| Op::Probe { page, pages }),
     ]
 }
@@ -225,6 +228,13 @@ fn step(set: &mut VmaSet<u32>, model: &mut Model, op: Op) -> Result<(), TestCase
         }
         Op::Unmap { page, pages } => {
             let removed = set.remove_range(range(page, pages));
+            check_removed(&removed, page, &model.unmap(page, pages))?;
+        }
+        Op::TakeAll { page, pages } => {
+            let mut removed = Vec::new();
+            while let Some(v) = set.take_first(range(page, pages)) {
+                removed.push(v);
+            }
             check_removed(&removed, page, &model.unmap(page, pages))?;
         }
         Op::Probe { page, pages } => {

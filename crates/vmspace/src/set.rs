@@ -105,12 +105,21 @@ impl<F> VmaSet<F> {
             Some((s, e)) if e >= r.end() => (s, e),
             _ => return Err(Overlap),
         };
-        self.gaps.remove(gap_start);
-        if gap_start < r.start() {
-            self.gaps.insert(gap_start, r.start());
-        }
-        if r.end() < gap_end {
-            self.gaps.insert(r.end(), gap_end);
+        // The gap shrinks in place where it can: only a VMA strictly inside it adds a gap.
+        match (gap_start < r.start(), r.end() < gap_end) {
+            (false, false) => {
+                self.gaps.remove(gap_start);
+            }
+            (false, true) => {
+                self.gaps.resize(gap_start, r.end(), gap_end);
+            }
+            (true, false) => {
+                self.gaps.resize(gap_start, gap_start, r.start());
+            }
+            (true, true) => {
+                self.gaps.resize(gap_start, gap_start, r.start());
+                self.gaps.insert(r.end(), gap_end);
+            }
         }
         self.vmas.insert(r.start(), vma);
         Ok(())
@@ -207,31 +216,59 @@ impl<F: Clone> VmaSet<F> {
     /// - A range strictly inside one VMA leaves a left and a right piece (both rules apply).
     /// - Unmapped parts of the range are ignored; if nothing is mapped the set is unchanged.
     pub fn remove_range(&mut self, range: VirtRange) -> Vec<Vma<F>> {
-        if !self.overlaps(range) {
-            return Vec::new();
+        let mut removed = Vec::new();
+        while let Some(piece) = self.take_first(range) {
+            removed.push(piece);
         }
-        // After these two cuts every VMA touching the range lies wholly inside it.
-        self.split_at(range.start());
-        self.split_at(range.end());
-        let starts: Vec<usize> =
-            self.vmas.range(range.start()..range.end()).map(|(&start, _)| start).collect();
-        let removed: Vec<Vma<F>> = starts.into_iter().filter_map(|start| self.vmas.remove(&start)).collect();
-        self.free_range(range);
         removed
     }
 
+    /// Removes and returns the lowest mapped piece of `range`: the part of the lowest VMA
+    /// overlapping it that lies inside it (a VMA straddling a bound of the range is split
+    /// there first, keeping the part outside). `None` when nothing in `range` is mapped.
+    /// Calling it until `None` unmaps the range one piece at a time with no allocation, which
+    /// is what `munmap` wants: constant memory however many VMAs the range covers.
+    /// O(log n).
+    pub fn take_first(&mut self, range: VirtRange) -> Option<Vma<F>> {
+        let first = match self.find(range.start()) {
+            Some(v) => v.range(),
+            None => self.vmas.range(range.start()..range.end()).next()?.1.range(),
+        };
+        let piece = first.intersection(&range)?;
+        if first.start() < piece.start() {
+            self.split_at(piece.start());
+        }
+        if piece.end() < first.end() {
+            self.split_at(piece.end());
+        }
+        let vma = self.vmas.remove(&piece.start())?;
+        self.free_range(piece);
+        Some(vma)
+    }
+
     /// Records in the gap index that all of `range` is now free: the gaps inside, touching or
-    /// around it merge into one maximal gap. O((k + 1) log n) for k gaps merged.
+    /// around it merge into one maximal gap, which grows in place from the gap below when
+    /// there is one. O((k + 1) log n) for k gaps merged.
     fn free_range(&mut self, range: VirtRange) {
-        let start = self.vmas.range(..range.start()).next_back().map_or(0, |(_, v)| v.range().end());
-        let end = self.vmas.range(range.end()..).next().map_or(ADDR_END, |(&s, _)| s);
-        while let Some((s, _)) = self.gaps.at_or_after(start) {
-            if s >= end {
+        // The gap reaching `range.start()` from below (or starting there) absorbs the rest.
+        let below = self.gaps.at_or_before(range.start()).filter(|&(_, e)| e >= range.start());
+        let start = below.map_or(range.start(), |(s, _)| s);
+        let mut end = range.end().max(below.map_or(0, |(_, e)| e));
+        // Every other gap starting inside the range or just at its end merges into it.
+        while let Some((s, e)) = self.gaps.at_or_after(start + 1) {
+            if s > end {
                 break;
             }
             self.gaps.remove(s);
+            end = end.max(e);
         }
-        self.gaps.insert(start, end);
+        match below {
+            Some((s, e)) if e != end => {
+                self.gaps.resize(s, s, end);
+            }
+            Some(_) => {}
+            None => self.gaps.insert(start, end),
+        }
     }
 }
 

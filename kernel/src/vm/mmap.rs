@@ -146,19 +146,16 @@ fn splits_one_vma(space: &AddressSpace, range: VirtRange) -> bool {
 
 /// Removes every mapped page of `range` from `space`, writing back dirty shared file pages.
 ///
-/// The VMAs go one at a time, lowest first, so the memory this takes stays constant however
-/// many VMAs the range covers (a process may hold hundreds of thousands, and the kernel heap
+/// The VMAs go one at a time, lowest first (`VmaSet::take_first`), so the memory this takes
+/// stays constant (nothing is allocated) however many VMAs the range covers (a process may hold hundreds of thousands, and the kernel heap
 /// may be nearly full just then). O(k log n) for k VMAs in the range.
 pub(super) fn unmap(space: &mut AddressSpace, range: VirtRange) {
     let mut rest = range;
-    loop {
-        let first = space.vmas.iter_overlapping(rest).next().map(|v| v.range());
-        let Some(part) = first.and_then(|r| r.intersection(&rest)) else { break };
-        for piece in space.vmas.remove_range(part) {
-            release(space, piece);
-        }
-        // Nothing of `rest` below `part.end()` is mapped any more.
-        match VirtRange::new(part.end(), rest.end()) {
+    while let Some(piece) = space.vmas.take_first(rest) {
+        let end = piece.range().end();
+        release(space, piece);
+        // Nothing of `rest` below `end` is mapped any more.
+        match VirtRange::new(end, rest.end()) {
             Some(r) => rest = r,
             None => break,
         }
