@@ -46,7 +46,7 @@ fn mmaptests_bigscan_small_memory() {
 fn mmaptests_bigwrite_small_memory() {
     let mut run = Run::new("mmaptests bigwrite").timeout(SUITE_TIMEOUT);
     run.mem = "48M".into();
-    let (code, out) = run.output();
+    let (code, out) = run.go();
     assert!(has_line(&out, "test bigwrite: OK"), "bigwrite did not pass with 48M; output:\n{out}");
     assert!(!out.contains("bigwrite: skipped"), "bigwrite skipped itself with 48M; output:\n{out}");
     assert_eq!(code, 0, "mmaptests bigwrite exited with {code}; output:\n{out}");
