@@ -9,7 +9,7 @@
 //! - [`VirtRange`], [`PAGE_SIZE`]: page-aligned, non-empty address ranges.
 //! - [`Vma`], [`Prot`], [`Share`], [`Backing`]: one mapping.
 //! - [`VmaSet`]: all mappings of one address space, with `find`, `insert`, `find_gap`,
-//!   `split_at` and `remove_range`.
+//!   `split_at`, `take_first` (unmap one piece, allocating nothing) and `remove_range`.
 //! - [`MmapRequest`], [`Placement`]: `mmap` arguments, checked.
 //!
 //! # Complexity
@@ -22,6 +22,7 @@
 //! | `insert` | O(log n) |
 //! | `find_gap` | O(log n), worst case, for any layout of VMAs and gaps |
 //! | `split_at` | O(log n) |
+//! | `take_first` | O(log n) |
 //! | `remove_range` | O((k + 1) log n) |
 //! | `clone` (fork) | O(n) |
 //!
@@ -33,7 +34,9 @@
 //! by one descent that skips every subtree whose largest gap is too small: O(height) =
 //! O(log n). The gap containing `lo` itself, which may start below `lo`, is looked up
 //! separately in O(log n). The index costs one node per gap (at most n + 1) and is updated in
-//! O(log n) per VMA inserted and O((k + 1) log n) per range unmapped. An AVL tree rather than a
+//! O(log n) per VMA inserted and O((k + 1) log n) per range unmapped; a gap that only shrinks
+//! or grows at an edge is changed in place (`GapIndex::resize`: no node allocated, freed or
+//! rotated), which is what most mmap and munmap calls need. An AVL tree rather than a
 //! treap or skip list keeps the bound deterministic, so a process cannot pick addresses that make
 //! its own placement slow, and keeps the recursion depth to about 1.44 log2 n on a kernel stack.
 #![no_std]
