@@ -21,19 +21,20 @@ pub fn sys_munmap() -> Result<usize, Errno> {
     proc::current_vm().munmap(arg(0), arg(1))
 }
 
-/// `mprotect(addr, len, prot)`.
+/// `mprotect(addr, len, prot)`. Like mmap's, the int arguments are taken whole (64 bits), so
+/// garbage in the upper half is refused rather than ignored, as Linux does.
 pub fn sys_mprotect() -> Result<usize, Errno> {
-    proc::current_vm().mprotect(arg(0), arg(1), arg_i32(2) as u32 as usize)
+    proc::current_vm().mprotect(arg(0), arg(1), arg(2))
 }
 
 /// `msync(addr, len, flags)`.
 pub fn sys_msync() -> Result<usize, Errno> {
-    proc::current_vm().msync(arg(0), arg(1), arg_i32(2) as u32 as usize)
+    proc::current_vm().msync(arg(0), arg(1), arg(2))
 }
 
 /// `madvise(addr, len, advice)`.
 pub fn sys_madvise() -> Result<usize, Errno> {
-    proc::current_vm().madvise(arg(0), arg(1), arg_i32(2) as u32 as usize)
+    proc::current_vm().madvise(arg(0), arg(1), arg(2))
 }
 
 /// `kstat(counter)`: one kernel counter (`abi::kstat`); fails for an unknown one.
