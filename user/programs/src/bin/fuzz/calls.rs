@@ -245,9 +245,9 @@ impl Chunk<'_> {
     fn number(&mut self) -> usize {
         loop {
             let n = if self.rng.one_in(20) {
-                self.rng.pick(&[0, 27, 28, 29, 30, 31, 32, 64, 1000, (1 << 32) | 5, usize::MAX])
+                self.rng.pick(&[0, 30, 31, 32, 64, 1000, (1 << 32) | 5, usize::MAX])
             } else {
-                1 + self.rng.below(26)
+                1 + self.rng.below(nr::MADVISE)
             };
             if !NEVER.contains(&n) {
                 return n;
@@ -418,10 +418,15 @@ impl Chunk<'_> {
             }
             nr::LINK => [self.path(), self.path(), 0, 0, 0, 0],
             nr::MMAP => self.mmap_args(),
-            nr::MUNMAP => {
-                let addr =
-                    if self.rng.one_in(3) { self.any_ptr() } else { MMAP_BASE + self.rng.below(300) * PG };
-                [addr, self.len(), 0, 0, 0, 0]
+            nr::MUNMAP => [self.range_start(), self.len(), 0, 0, 0, 0],
+            nr::MPROTECT | nr::MSYNC | nr::MADVISE => {
+                let addr = self.range_start();
+                let arg = match (n, self.rng.below(4)) {
+                    (_, 0) => self.bits(),
+                    (nr::MPROTECT | nr::MSYNC, _) => self.rng.below(8),
+                    _ => self.rng.pick(&[0, 1, 2, 3, 4, 5, 100, usize::MAX]),
+                };
+                [addr, self.len(), arg, 0, 0, 0]
             }
             nr::KSTAT => {
                 [self.rng.pick(&[0, 3, 7, 12, 13, 14, 15, 1000, usize::MAX, 1 << 32]), 0, 0, 0, 0, 0]
@@ -443,6 +448,17 @@ impl Chunk<'_> {
         // worst being a kill, or corrupted state that the watchdog ends), the parent's memory
         // is its own. Pointers the kernel writes through avoid the stack (`out_ptr`).
         unsafe { sys::syscall(n, a) }
+    }
+
+    /// The start of a range for munmap, mprotect, msync and madvise: mostly a page of the mmap area
+    /// (where the chunk's own mappings are), sometimes any pointer (its image, stack, heap,
+    /// kernel addresses, unaligned ones).
+    fn range_start(&mut self) -> usize {
+        if self.rng.one_in(3) {
+            self.any_ptr()
+        } else {
+            MMAP_BASE + self.rng.below(300) * PG
+        }
     }
 
     /// A status pointer for wait: mostly null or scratch.
