@@ -130,6 +130,23 @@ pub static SPECS: &[Spec] = &[
         timeout: Duration::from_secs(300),
     },
     Spec {
+        name: "mprotect",
+        title: "mprotect of 256 present pages",
+        about: "`bench_mprotect` maps 256 pages of anonymous memory, writes every page (all present), \
+                and times 20 `mprotect` calls over all of them each way (`ops` = calls, so `insns/op` is \
+                the cost of flipping 256 pages once): `to_read` = private, read-write to read-only (W \
+                cleared in 256 entries; each timed call follows stores that made the pages writable \
+                again); `to_write` = private, read-only to read-write (the entries stay read-only: the \
+                next store decides); `store_after` = one store to each of the 256 pages after that \
+                (`ops` = pages: a write fault that sets W on a page no one else holds); \
+                `shared_to_read` / `shared_to_write` = the same flips of a shared anonymous mapping, \
+                whose entries get W back at once.",
+        command: "bench_mprotect",
+        counted: true,
+        smp: 1,
+        timeout: Duration::from_secs(300),
+    },
+    Spec {
         name: "exec",
         title: "exec of a small and of a 1 MiB program",
         about: "`bench_exec` forks 20 times a child that execs the program, which exits at once, and \

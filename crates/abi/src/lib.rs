@@ -38,6 +38,15 @@ pub mod sys {
     /// Extension: `int vmmaps(int pid, struct vmmap *buf, int max)`: list the mappings of a
     /// process as [`super::VmMap`] records; returns how many mappings it has.
     pub const VMMAPS: usize = 26;
+    /// Extension: `int mprotect(void *addr, size_t len, int prot)`: change the protection of
+    /// whole mapped pages.
+    pub const MPROTECT: usize = 27;
+    /// Extension: `int msync(void *addr, size_t len, int flags)`: write back (`MS_SYNC`,
+    /// `MS_ASYNC`) or drop (`MS_INVALIDATE`) the cached file pages of a mapped range.
+    pub const MSYNC: usize = 28;
+    /// Extension: `int madvise(void *addr, size_t len, int advice)`: advice about a mapped
+    /// range (`MADV_*`).
+    pub const MADVISE: usize = 29;
 }
 
 /// Counter identifiers for the `kstat` extension call.
@@ -101,7 +110,8 @@ pub mod kstat {
 ///     uint32 inum;      // inode number of the mapped file; 0 for anonymous memory
 ///     uint32 prot;      // PROT_READ | PROT_WRITE | PROT_EXEC
 ///     uint32 flags;     // MAP_SHARED or MAP_PRIVATE, plus MAP_ANONYMOUS for anonymous memory,
-///                       // plus one VMMAP_* role bit for the parts exec and sbrk made
+///                       // plus one VMMAP_* role bit for the parts exec and sbrk made,
+///                       // plus the advice (MADV_NORMAL/RANDOM/SEQUENTIAL) << 20
 ///     uint32 reserved;  // 0
 /// };                    // 48 bytes, little-endian
 /// ```
@@ -126,6 +136,11 @@ pub const VMMAP_STACK: u32 = 1 << 18;
 pub const VMMAP_HEAP: u32 = 1 << 19;
 /// Every role bit: a record with none of them is a mapping made by `mmap`.
 pub const VMMAP_ROLES: u32 = VMMAP_IMAGE | VMMAP_GUARD | VMMAP_STACK | VMMAP_HEAP;
+/// `VmMap::flags` bits 20..22: the mapping's access-pattern advice, as the `MADV_*` value
+/// `madvise` set (`MADV_NORMAL` 0, `MADV_RANDOM` 1, `MADV_SEQUENTIAL` 2).
+pub const VMMAP_ADVICE_SHIFT: u32 = 20;
+/// Mask of the advice bits in `VmMap::flags` (see [`VMMAP_ADVICE_SHIFT`]).
+pub const VMMAP_ADVICE_MASK: u32 = 3 << VMMAP_ADVICE_SHIFT;
 
 impl VmMap {
     /// Whether the record is a mapping made by `mmap` (not a part of the image, the guard
@@ -136,6 +151,12 @@ impl VmMap {
 
     /// Size of the C layout in bytes.
     pub const SIZE: usize = 48;
+
+    /// The mapping's advice (`MADV_NORMAL`, `MADV_RANDOM` or `MADV_SEQUENTIAL`), from the
+    /// advice bits of `flags`.
+    pub fn advice(&self) -> usize {
+        ((self.flags & VMMAP_ADVICE_MASK) >> VMMAP_ADVICE_SHIFT) as usize
+    }
 
     /// Whether the mapping is `MAP_SHARED`.
     pub fn shared(&self) -> bool {
@@ -214,6 +235,18 @@ pub const MAP_FIXED: usize = 0x10;
 pub const MAP_ANONYMOUS: usize = 0x20;
 pub const MAP_POPULATE: usize = 0x8000;
 pub const MAP_FIXED_NOREPLACE: usize = 0x10_0000;
+
+/// `msync` flags (Linux values). `MS_ASYNC` and `MS_SYNC` together fail.
+pub const MS_ASYNC: usize = 1;
+pub const MS_INVALIDATE: usize = 2;
+pub const MS_SYNC: usize = 4;
+
+/// `madvise` advice (Linux values).
+pub const MADV_NORMAL: usize = 0;
+pub const MADV_RANDOM: usize = 1;
+pub const MADV_SEQUENTIAL: usize = 2;
+pub const MADV_WILLNEED: usize = 3;
+pub const MADV_DONTNEED: usize = 4;
 
 /// Inode types as `fstat` reports them.
 pub const T_DIR: i16 = 1;
@@ -370,6 +403,11 @@ mod tests {
         assert_eq!(VmMap::from_bytes(&b), m);
         assert_eq!(m.len(), 0x3000);
         assert!(m.anonymous() && !m.shared());
+        assert_eq!(m.advice(), MADV_NORMAL);
+        let r = VmMap { flags: m.flags | (MADV_SEQUENTIAL as u32) << VMMAP_ADVICE_SHIFT, ..m };
+        assert_eq!(r.advice(), MADV_SEQUENTIAL);
+        assert_eq!(r.flags & VMMAP_ROLES, 0, "advice bits are not role bits");
+        assert!(r.anonymous() && !r.shared());
     }
 
     #[test]

@@ -7,9 +7,11 @@
 //! `no_std` + `alloc` so the kernel links it, and is tested on the host against simple models.
 //!
 //! - [`VirtRange`], [`PAGE_SIZE`]: page-aligned, non-empty address ranges.
-//! - [`Vma`], [`Prot`], [`Share`], [`Backing`]: one mapping.
+//! - [`Vma`], [`Prot`], [`Share`], [`Advice`], [`Backing`]: one mapping.
 //! - [`VmaSet`]: all mappings of one address space, with `find`, `insert`, `find_gap`,
-//!   `split_at`, `take_first` (unmap one piece, allocating nothing) and `remove_range`.
+//!   `split_at`, `take_first` (unmap one piece, allocating nothing), `remove_range`, and
+//!   `is_mapped` + `update_range` (mprotect and madvise: change the attributes of a page
+//!   range, splitting VMAs at its edges and merging equal neighbours again).
 //! - [`MmapRequest`], [`Placement`]: `mmap` arguments, checked.
 //!
 //! # Complexity
@@ -24,6 +26,8 @@
 //! | `split_at` | O(log n) |
 //! | `take_first` | O(log n) |
 //! | `remove_range` | O((k + 1) log n) |
+//! | `is_mapped` | O(log n + k) |
+//! | `update_range` | O((k + 1) log n) |
 //! | `clone` (fork) | O(n) |
 //!
 //! `find_gap` is first-fit from the bottom of `[lo, hi)`, so gaps left by `munmap` are reused.
@@ -57,4 +61,4 @@ mod model_tests;
 pub use range::{is_page_aligned, page_round_down, page_round_up, VirtRange, ADDR_END, PAGE_SIZE};
 pub use request::{MmapRequest, Placement};
 pub use set::{Overlap, VmaSet};
-pub use vma::{Backing, Prot, Share, Vma};
+pub use vma::{Advice, Backing, Prot, Share, Vma};

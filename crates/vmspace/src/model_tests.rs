@@ -1,4 +1,5 @@
-//! Property tests: random sequences of placements, fixed mappings and unmaps run against both a
+//! Property tests: random sequences of placements, fixed mappings, unmaps and attribute
+//! changes (`mprotect`, `madvise`: `update_range`, which splits and merges) run against both a
 //! [`VmaSet`] and a page-by-page model, and every step is checked against the model.
 //!
 //! The model is a small window of pages, each either free or holding the mapping it belongs to
@@ -10,7 +11,7 @@ use proptest::prelude::*;
 
 use crate::range::{VirtRange, PAGE_SIZE};
 use crate::set::{Overlap, VmaSet};
-use crate::vma::{Backing, Prot, Share, Vma};
+use crate::vma::{Advice, Backing, Prot, Share, Vma};
 
 /// Pages in the model window.
 const WINDOW: usize = 40;
@@ -42,6 +43,20 @@ struct Cell {
     share: Share,
     /// File id and byte offset of this page.
     file: Option<(u32, u64)>,
+    advice: Advice,
+}
+
+impl Cell {
+    /// Whether this page and `next`, the page after it, may belong to one VMA: equal
+    /// attributes and the backing continued (the rule of `Vma::can_join`, page by page).
+    fn joins(&self, next: &Cell) -> bool {
+        let backing = match (self.file, next.file) {
+            (None, None) => true,
+            (Some((f, o)), Some((g, p))) => f == g && p == o + PAGE_SIZE as u64,
+            _ => false,
+        };
+        backing && (self.prot, self.share, self.advice) == (next.prot, next.share, next.advice)
+    }
 }
 
 #[derive(Default)]
@@ -77,7 +92,41 @@ impl Model {
                 prot: kind.prot,
                 share: kind.share,
                 file: kind.file.map(|(f, off)| (f, (off + i as u64) * PAGE_SIZE as u64)),
+                advice: Advice::Normal,
             });
+        }
+    }
+
+    /// Whether every page of the span is mapped.
+    fn is_mapped(&self, page: usize, pages: usize) -> bool {
+        self.pages[page..page + pages].iter().all(Option::is_some)
+    }
+
+    /// Changes the pages of a wholly mapped span with `f`, as `update_range` does: the part
+    /// of each mapping inside the span becomes a mapping of its own (a new id), then each
+    /// boundary at or inside the span whose two sides may be joined is merged (the right
+    /// side's id becomes the left side's).
+    fn update(&mut self, page: usize, pages: usize, f: impl Fn(&mut Cell)) {
+        let mut renamed: Vec<(u32, u32)> = Vec::new();
+        for cell in self.pages[page..page + pages].iter_mut().flatten() {
+            let new = match renamed.iter().find(|(old, _)| *old == cell.id) {
+                Some(&(_, new)) => new,
+                None => {
+                    renamed.push((cell.id, self.next_id));
+                    self.next_id += 1;
+                    self.next_id - 1
+                }
+            };
+            cell.id = new;
+            f(cell);
+        }
+        for b in page.max(1)..=(page + pages).min(WINDOW - 1) {
+            let (Some(left), Some(right)) = (self.pages[b - 1], self.pages[b]) else { continue };
+            if left.id != right.id && left.joins(&right) {
+                for c in self.pages.iter_mut().flatten().filter(|c| c.id == right.id) {
+                    c.id = left.id;
+                }
+            }
         }
     }
 
@@ -96,13 +145,13 @@ fn vma(page: usize, pages: usize, kind: Kind) -> Vma<u32> {
 }
 
 /// What the set says about the page at `addr`, in the model's terms (without the id).
-fn describe(v: &Vma<u32>, addr: usize) -> (Prot, Share, Option<(u32, u64)>) {
+fn describe(v: &Vma<u32>, addr: usize) -> (Prot, Share, Option<(u32, u64)>, Advice) {
     let file = v.file_offset_at(addr).map(|(&f, off)| (f, off));
-    (v.prot, v.share, file)
+    (v.prot, v.share, file, v.advice)
 }
 
 fn same_as_cell(v: &Vma<u32>, addr: usize, cell: &Cell) -> bool {
-    describe(v, addr) == (cell.prot, cell.share, cell.file)
+    describe(v, addr) == (cell.prot, cell.share, cell.file, cell.advice)
 }
 
 /// Checks the set against the model: invariants, every page, and VMA boundaries.
@@ -118,8 +167,9 @@ fn check(set: &VmaSet<u32>, model: &Model) -> Result<(), TestCaseError> {
             _ => prop_assert!(false, "page {p}: set {found:?}, model {cell:?}"),
         }
     }
-    // Each VMA is one run of one mapping, and each maximal run is one VMA (nothing merges,
-    // and a split only happens at the edge of a hole).
+    // Each VMA is one run of one mapping, and each maximal run is one VMA (mmap never merges,
+    // a split only happens at the edge of a hole or an attribute change, and the model's ids
+    // follow update_range's splits and merges).
     for v in set.iter() {
         let first = (v.range().start() - BASE) / PAGE_SIZE;
         prop_assert!(first + v.range().pages() <= WINDOW);
@@ -173,6 +223,10 @@ enum Op {
     TakeAll { page: usize, pages: usize },
     /// Ask `overlaps` and `iter_overlapping` about a range.
     Probe { page: usize, pages: usize },
+    /// `mprotect`: change the protection of a range if it is wholly mapped.
+    Protect { page: usize, pages: usize, prot: Prot },
+    /// `madvise` with an attribute advice: change the advice of a range if wholly mapped.
+    Advise { page: usize, pages: usize, advice: Advice },
 }
 
 fn kind() -> impl Strategy<Value = Kind> {
@@ -199,7 +253,35 @@ fn op() -> impl Strategy<Value = Op> {
         2 => span(12).prop_map(|(page, pages)| Op::Unmap { page, pages }),
         2 => span(12).prop_map(|(page, pages)| Op::TakeAll { page, pages }),
         1 => span(12).prop_map(|(page, pages)| Op::Probe { page, pages }),
+        3 => (span(12), 0usize..8)
+            .prop_map(|((page, pages), p)| Op::Protect { page, pages, prot: Prot::from_bits(p).unwrap() }),
+        1 => (span(12), prop_oneof![Just(Advice::Normal), Just(Advice::Random), Just(Advice::Sequential)])
+            .prop_map(|((page, pages), advice)| Op::Advise { page, pages, advice }),
     ]
+}
+
+/// Runs an attribute change on both, checking `is_mapped` and `cuts_needed` first.
+fn update(
+    set: &mut VmaSet<u32>,
+    model: &mut Model,
+    page: usize,
+    pages: usize,
+    f: impl Fn(&mut Cell),
+    g: impl FnMut(&mut Vma<u32>),
+) -> Result<(), TestCaseError> {
+    let r = range(page, pages);
+    let mapped = model.is_mapped(page, pages);
+    prop_assert_eq!(set.is_mapped(r), mapped, "is_mapped({}, {})", page, pages);
+    if !mapped {
+        return Ok(());
+    }
+    let id = |p: usize| model.pages.get(p).copied().flatten().map(|c| c.id);
+    let cuts = usize::from(page > 0 && id(page - 1) == id(page))
+        + usize::from(id(page + pages).is_some() && id(page + pages) == id(page + pages - 1));
+    prop_assert_eq!(set.cuts_needed(r), cuts, "cuts_needed({}, {})", page, pages);
+    set.update_range(r, g);
+    model.update(page, pages, f);
+    Ok(())
 }
 
 fn step(set: &mut VmaSet<u32>, model: &mut Model, op: Op) -> Result<(), TestCaseError> {
@@ -244,6 +326,12 @@ fn step(set: &mut VmaSet<u32>, model: &mut Model, op: Op) -> Result<(), TestCase
             let want: Vec<usize> =
                 set.iter().filter(|v| v.range().overlaps(&r)).map(|v| v.range().start()).collect();
             prop_assert_eq!(hit, want);
+        }
+        Op::Protect { page, pages, prot } => {
+            update(set, model, page, pages, |c| c.prot = prot, |v| v.prot = prot)?;
+        }
+        Op::Advise { page, pages, advice } => {
+            update(set, model, page, pages, |c| c.advice = advice, |v| v.advice = advice)?;
         }
     }
     Ok(())

@@ -2,7 +2,8 @@
 //! free gaps between them, kept in step by every operation.
 //!
 //! This module owns lookup, overlap tests, insertion, placement (`find_gap`), splitting and
-//! unmapping ranges. It must not touch page tables or frames: [`VmaSet::remove_range`] hands
+//! unmapping ranges; changing the attributes of a range (splitting, then merging equal
+//! neighbours) is in `set/update.rs`. It must not touch page tables or frames: [`VmaSet::remove_range`] hands
 //! back the removed pieces and the kernel frees or writes back their pages.
 
 use alloc::collections::BTreeMap;
@@ -271,6 +272,8 @@ impl<F: Clone> VmaSet<F> {
         }
     }
 }
+
+mod update;
 
 #[cfg(test)]
 mod tests;

@@ -90,6 +90,42 @@ pub enum Share {
     Private,
 }
 
+/// How the user said a VMA's pages will be accessed (`madvise`): the kernel's readahead and
+/// fault-around follow it. `MADV_WILLNEED` and `MADV_DONTNEED` are actions, not attributes,
+/// so they have no variant here.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum Advice {
+    /// `MADV_NORMAL`: read ahead when faults move forward sequentially; fault-around on.
+    #[default]
+    Normal,
+    /// `MADV_RANDOM`: read exactly the page faulted on; no fault-around.
+    Random,
+    /// `MADV_SEQUENTIAL`: always read ahead the largest window.
+    Sequential,
+}
+
+impl Advice {
+    /// The attribute an `madvise` advice value sets, or `None` for an action
+    /// (`MADV_WILLNEED`, `MADV_DONTNEED`) or an unknown value.
+    pub const fn from_madv(advice: usize) -> Option<Advice> {
+        match advice {
+            abi::MADV_NORMAL => Some(Advice::Normal),
+            abi::MADV_RANDOM => Some(Advice::Random),
+            abi::MADV_SEQUENTIAL => Some(Advice::Sequential),
+            _ => None,
+        }
+    }
+
+    /// The `MADV_*` value of this advice.
+    pub const fn madv(self) -> usize {
+        match self {
+            Advice::Normal => abi::MADV_NORMAL,
+            Advice::Random => abi::MADV_RANDOM,
+            Advice::Sequential => abi::MADV_SEQUENTIAL,
+        }
+    }
+}
+
 /// What supplies the contents of a VMA's pages.
 ///
 /// `F` is the kernel's counted file reference; it is cloned whenever a VMA is split or the set
@@ -107,11 +143,12 @@ pub enum Backing<F> {
     },
 }
 
-/// A virtual memory area: a contiguous range with one protection, one sharing mode and one
-/// backing object.
+/// A virtual memory area: a contiguous range with one protection, one sharing mode, one
+/// access advice and one backing object.
 ///
 /// The range is read-only from outside (see [`Vma::range`]) because the set that holds the VMA
-/// keys it by its start; protection, sharing and backing may be changed in place.
+/// keys it by its start; protection, sharing, advice and backing may be changed in place
+/// (for a part of a VMA, [`crate::VmaSet::update_range`] splits it first).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Vma<F> {
     range: VirtRange,
@@ -121,6 +158,8 @@ pub struct Vma<F> {
     pub share: Share,
     /// What supplies the pages.
     pub backing: Backing<F>,
+    /// The access pattern the user announced (`madvise`); [`Advice::Normal`] at first.
+    pub advice: Advice,
 }
 
 impl<F> Vma<F> {
@@ -129,7 +168,7 @@ impl<F> Vma<F> {
     /// For a file backing, `offset + range.len()` must fit in a `u64` (what
     /// [`crate::MmapRequest::parse`] guarantees); splitting relies on it.
     pub fn new(range: VirtRange, prot: Prot, share: Share, backing: Backing<F>) -> Vma<F> {
-        Vma { range, prot, share, backing }
+        Vma { range, prot, share, backing, advice: Advice::Normal }
     }
 
     /// The addresses this VMA covers.
@@ -177,7 +216,41 @@ impl<F: Clone> Vma<F> {
             },
         };
         self.range = left;
-        Vma { range: right, prot: self.prot, share: self.share, backing }
+        Vma { range: right, prot: self.prot, share: self.share, backing, advice: self.advice }
+    }
+}
+
+impl<F: PartialEq> Vma<F> {
+    /// Whether `right`, which must start where `self` ends, can become part of `self`: same
+    /// protection, sharing and advice, and the same backing continued (both anonymous, or the
+    /// same file object with `right`'s offset just after `self`'s last byte).
+    ///
+    /// ```text
+    ///  [== self ==)[== right ==)   ->   [======= self =======)
+    ///  file f @ o   file f @ o + len(self)
+    /// ```
+    pub(crate) fn can_join(&self, right: &Vma<F>) -> bool {
+        if self.range.end() != right.range.start()
+            || (self.prot, self.share, self.advice) != (right.prot, right.share, right.advice)
+        {
+            return false;
+        }
+        match (&self.backing, &right.backing) {
+            (Backing::Anonymous, Backing::Anonymous) => true,
+            (Backing::File { file: a, offset: o }, Backing::File { file: b, offset: p }) => {
+                a == b && o.checked_add(self.range.len() as u64) == Some(*p)
+            }
+            _ => false,
+        }
+    }
+
+    /// Makes `right` part of `self` (the caller checked [`Vma::can_join`]); `right`'s
+    /// reference to its file is dropped.
+    pub(crate) fn join(&mut self, right: Vma<F>) {
+        debug_assert!(self.can_join(&right));
+        if let Some(r) = VirtRange::new(self.range.start(), right.range.end()) {
+            self.range = r;
+        }
     }
 }
 
@@ -227,6 +300,48 @@ mod tests {
         assert_eq!((left.range(), right.range()), (range(1, 2), range(2, 3)));
         assert_eq!(right.backing, Backing::Anonymous);
         assert_eq!(right.file_offset_at(2 * PAGE_SIZE), None);
+    }
+
+    #[test]
+    fn split_keeps_advice_and_join_undoes_split() {
+        let backing = Backing::File { file: 3u32, offset: 0x4000 };
+        let mut left = Vma::new(range(1, 5), Prot::READ, Share::Private, backing);
+        left.advice = Advice::Random;
+        let whole = left.clone();
+        let right = left.split_off(2 * PAGE_SIZE);
+        assert_eq!(right.advice, Advice::Random);
+        assert!(left.can_join(&right));
+        left.join(right);
+        assert_eq!(left, whole);
+    }
+
+    #[test]
+    fn join_needs_equal_attributes_and_contiguous_backing() {
+        let file = |f: u32, off_pages: u64| Backing::File { file: f, offset: off_pages * PAGE_SIZE as u64 };
+        let a = Vma::new(range(1, 3), Prot::READ, Share::Shared, file(1, 10));
+        assert!(a.can_join(&Vma::new(range(3, 4), Prot::READ, Share::Shared, file(1, 12))));
+        assert!(!a.can_join(&Vma::new(range(3, 4), Prot::READ, Share::Shared, file(1, 13))), "offset gap");
+        assert!(!a.can_join(&Vma::new(range(3, 4), Prot::READ, Share::Shared, file(2, 12))), "other file");
+        assert!(!a.can_join(&Vma::new(range(4, 5), Prot::READ, Share::Shared, file(1, 13))), "not adjacent");
+        assert!(!a.can_join(&Vma::new(range(3, 4), Prot::ALL, Share::Shared, file(1, 12))), "prot");
+        assert!(!a.can_join(&Vma::new(range(3, 4), Prot::READ, Share::Private, file(1, 12))), "share");
+        assert!(!a.can_join(&Vma::new(range(3, 4), Prot::READ, Share::Shared, Backing::Anonymous)));
+        let mut b = Vma::new(range(3, 4), Prot::READ, Share::Shared, file(1, 12));
+        b.advice = Advice::Sequential;
+        assert!(!a.can_join(&b), "advice");
+        let anon: Vma<u32> = Vma::new(range(1, 2), Prot::NONE, Share::Private, Backing::Anonymous);
+        assert!(anon.can_join(&Vma::new(range(2, 9), Prot::NONE, Share::Private, Backing::Anonymous)));
+    }
+
+    #[test]
+    fn advice_values_match_abi() {
+        for a in [Advice::Normal, Advice::Random, Advice::Sequential] {
+            assert_eq!(Advice::from_madv(a.madv()), Some(a));
+        }
+        assert_eq!(Advice::from_madv(abi::MADV_WILLNEED), None);
+        assert_eq!(Advice::from_madv(abi::MADV_DONTNEED), None);
+        assert_eq!(Advice::from_madv(99), None);
+        assert_eq!(Advice::default(), Advice::Normal);
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! System calls about memory: mmap and munmap, and the extensions kstat (kernel counters) and
+//! System calls about memory: mmap and munmap, mprotect, msync and madvise, and the extensions kstat (kernel counters) and
 //! vmmaps (a process's mappings). Each works through the address space's own methods, which
 //! take its lock, so `vmmaps` from other processes never sees a set of mappings in the middle
 //! of a change.
@@ -19,6 +19,22 @@ pub fn sys_mmap() -> Result<usize, Errno> {
 /// `munmap(addr, len)`.
 pub fn sys_munmap() -> Result<usize, Errno> {
     proc::current_vm().munmap(arg(0), arg(1))
+}
+
+/// `mprotect(addr, len, prot)`. Like mmap's, the int arguments are taken whole (64 bits), so
+/// garbage in the upper half is refused rather than ignored, as Linux does.
+pub fn sys_mprotect() -> Result<usize, Errno> {
+    proc::current_vm().mprotect(arg(0), arg(1), arg(2))
+}
+
+/// `msync(addr, len, flags)`.
+pub fn sys_msync() -> Result<usize, Errno> {
+    proc::current_vm().msync(arg(0), arg(1), arg(2))
+}
+
+/// `madvise(addr, len, advice)`.
+pub fn sys_madvise() -> Result<usize, Errno> {
+    proc::current_vm().madvise(arg(0), arg(1), arg(2))
 }
 
 /// `kstat(counter)`: one kernel counter (`abi::kstat`); fails for an unknown one.

@@ -55,6 +55,9 @@ pub fn dispatch() {
         sys::POWEROFF => process::sys_poweroff(),
         sys::KSTAT => memory::sys_kstat(),
         sys::VMMAPS => memory::sys_vmmaps(),
+        sys::MPROTECT => memory::sys_mprotect(),
+        sys::MSYNC => memory::sys_msync(),
+        sys::MADVISE => memory::sys_madvise(),
         _ => {
             let p = proc::current();
             crate::println!("{} {}: unknown sys call {}", p.pid(), p.name(), num);

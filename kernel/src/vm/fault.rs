@@ -10,7 +10,7 @@
 //! inode lock). A read fault also maps the cached neighbours in its aligned window of
 //! `FAULT_AROUND` pages (fault-around), and a miss reads ahead when faults move forward
 //! sequentially (`PageCache::readahead_window`), so a scan of a file faults about once per
-//! window.
+//! window. A mapping's `madvise` advice adjusts both (`vm::advice`).
 
 use super::space::{AddressSpace, MapObject};
 use super::{fileio, stats, Access};
@@ -84,12 +84,21 @@ pub(super) fn fault_vma(space: &mut AddressSpace, page_va: usize, access: Access
         }
         // Present without W in a writable mapping: a private mapping's cached file page
         // (or one shared with a parent at fork), to be copied at this store.
-        if vma.share != Share::Private || !matches!(vma.backing, Backing::File { .. }) {
+        if vma.share != Share::Private {
             return Err(Errno::Fault);
         }
+        // mprotect (vm/protect.rs) leaves present private pages read-only when it adds
+        // PROT_WRITE: a frame no one else holds (never a cached page: the cache holds it
+        // too) just becomes writable; a shared one is copied below, file or anonymous.
+        if frame::refcount(pte.pa()) == 1 {
+            pt.update(page, false, |p| p.with_flags(p.flags() | PteFlags::W | PteFlags::A | PteFlags::D));
+            return Ok(());
+        }
         frame::share(pte.pa()); // our reference while copying
-        FILE_FAULTS.fetch_add(1, Ordering::Relaxed);
-        stats::COPY_FAULTS.fetch_add(1, Ordering::Relaxed);
+        if matches!(vma.backing, Backing::File { .. }) {
+            FILE_FAULTS.fetch_add(1, Ordering::Relaxed);
+            stats::COPY_FAULTS.fetch_add(1, Ordering::Relaxed);
+        }
         return copy_into_new(pt, page, flags, pte.pa());
     }
     let Backing::File { file: obj, offset } = &vma.backing else {
@@ -110,7 +119,7 @@ pub(super) fn fault_vma(space: &mut AddressSpace, page_va: usize, access: Access
     let map_flags = if private { flags - PteFlags::W } else { flags };
     stats::SHARED_FAULTS.fetch_add(1, Ordering::Relaxed);
     install(pt, page, pa, map_flags | PteFlags::A)?;
-    if access != Access::Write {
+    if access != Access::Write && super::advice::fault_around(vma.advice) {
         map_around(pt, vma, page_va, map_flags);
     }
     Ok(())
@@ -133,7 +142,7 @@ fn object_page(obj: &MapObject, vma: &Vma<MapObject>, index: u64, page_va: usize
         return Ok(pa);
     }
     let left_in_vma = ((vma.range().end() - page_va) / PGSIZE) as u64;
-    let mut window = cache.readahead_window(index).min(left_in_vma);
+    let mut window = super::advice::readahead_pages(vma.advice, cache, index).min(left_in_vma);
     if frame::free_count() < super::reclaim::LOW_FREE {
         window = 1; // memory is low: read only the page needed (readahead never reclaims)
     }

@@ -196,8 +196,8 @@ fn release(space: &mut AddressSpace, vma: Vma<MapObject>) {
 
 /// Writes every dirty cached page of `f` with index in [first, end) back to the file, one at
 /// a time, so memory use stays constant however many pages go. A page whose write fails is
-/// marked dirty again.
-fn write_back(f: &crate::fs::file::File, first: u64, end: u64) {
+/// marked dirty again. Also `msync` (`vm/msync.rs`).
+pub(super) fn write_back(f: &crate::fs::file::File, first: u64, end: u64) {
     let Some(cache) = f.inode().map(|ip| ip.cache()) else { return };
     let mut next = first;
     while let Some((index, pa)) = cache.take_dirty(next, end) {

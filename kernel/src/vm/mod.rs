@@ -3,17 +3,23 @@
 //! `fault` (what a page fault maps), `mmap` (mmap, munmap and the shared unmap path),
 //! `pagecache` (the pages of one file, owned by its inode), `anon` (shared anonymous memory),
 //! `fileio` (what mappings need from the file system), `reclaim` (freeing file pages when
-//! memory runs out), `stats` (counters and read-only views for `kstat`, `vmmaps` and Ctrl-P).
+//! memory runs out), `stats` (counters and read-only views for `kstat`, `vmmaps` and Ctrl-P),
+//! `protect` (mprotect, and the range checks it shares with msync and madvise), `msync`
+//! (write-back and invalidation of a range), `advice` (madvise, and the advice's effect on
+//! readahead and fault-around).
 //!
 //! No unsafe code lives here: raw memory is reached through `mm` (page copies in `mm::page`,
 //! page-table entries in `mm::pagetable`).
 #![forbid(unsafe_code)]
 
+mod advice;
 pub mod anon;
 pub mod fault;
 pub mod fileio;
 pub mod mmap;
+mod msync;
 pub mod pagecache;
+mod protect;
 pub mod reclaim;
 pub mod space;
 pub mod stats;

@@ -186,6 +186,28 @@ impl PageCache {
         n
     }
 
+    /// Drops the clean pages with index in [first, end) that only the cache references
+    /// (`msync(MS_INVALIDATE)`: the next access reads them from the file again); returns how
+    /// many were dropped. As in `evict_unused`, a count of 1 seen under the lock cannot grow.
+    pub fn evict_clean(&self, first: u64, end: u64) -> usize {
+        // One page per lock hold, and no allocation: the range may be a whole 64 MiB file.
+        let (mut next, mut n) = (first, 0);
+        loop {
+            let pa = {
+                let mut pages = self.pages.lock();
+                let found = pages.map.range(next..end).find(|(_, p)| !p.dirty && frame::refcount(p.pa) == 1);
+                let Some((&index, _)) = found else { break };
+                next = index + 1;
+                pages.map.remove(&index).expect("pcache: page just found").pa
+            };
+            stats::cache_pages_dropped(core::iter::once(false));
+            stats::FILE_PAGES.fetch_sub(1, Ordering::Relaxed);
+            frame::free(pa);
+            n += 1;
+        }
+        n
+    }
+
     /// Records that the page at `index` was modified through a mapping.
     pub fn mark_dirty(&self, index: u64) {
         if let Some(p) = self.pages.lock().map.get_mut(&index) {

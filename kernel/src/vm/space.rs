@@ -133,10 +133,10 @@ impl AddressSpace {
 
     /// Every present user page, in address order. Only the ranges that can hold user pages
     /// are walked (`user_ranges`), so a small process does not pay for scanning empty tables.
+    /// Every leaf there is a user page, with or without U: a present page of a `PROT_NONE`
+    /// mapping has U clear (`vm::protect`) and must still be copied or shared at fork.
     pub fn user_pages(&self) -> impl Iterator<Item = (VirtAddr, Pte)> + '_ {
-        user_ranges(self.brk, &self.vmas)
-            .flat_map(move |r| self.pt.leaves(r))
-            .filter(|(_, pte)| pte.flags().contains(PteFlags::U))
+        user_ranges(self.brk, &self.vmas).flat_map(move |r| self.pt.leaves(r))
     }
 
     /// A copy of this space for a forked child whose trap frame page is `trapframe`: every
@@ -309,10 +309,9 @@ impl Drop for AddressSpace {
     fn drop(&mut self) {
         let AddressSpace { pt, vmas, brk, .. } = self;
         for range in user_ranges(*brk, vmas) {
+            // Every leaf here is a user page (a PROT_NONE one has no U bit).
             pt.update_leaves(range, |_, pte| {
-                if pte.flags().contains(PteFlags::U) {
-                    frame::free(pte.pa());
-                }
+                frame::free(pte.pa());
                 *pte = Pte::EMPTY;
             });
         }

@@ -8,7 +8,7 @@
 //! single volatile loads (`mm::pagetable`), because the owner may still fault pages in meanwhile.
 
 use super::space::{AddressSpace, MapObject};
-use crate::mm::pagetable::{PageTable, PteFlags, VaRange};
+use crate::mm::pagetable::{PageTable, VaRange};
 use abi::VmMap;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -159,7 +159,9 @@ pub(super) fn record(space: &AddressSpace, vma: &Vma<MapObject>) -> VmMap {
         resident: resident_pages(&space.pt, range),
         inum,
         prot: vma.prot.bits() as u32,
-        flags: (share | if anonymous { abi::MAP_ANONYMOUS } else { 0 }) as u32 | role(space, range),
+        flags: (share | if anonymous { abi::MAP_ANONYMOUS } else { 0 }) as u32
+            | role(space, range)
+            | (vma.advice.madv() as u32) << abi::VMMAP_ADVICE_SHIFT,
     }
 }
 
@@ -169,9 +171,10 @@ pub fn prot_text(prot: u32) -> [u8; 3] {
     [bit(abi::PROT_READ, b'r'), bit(abi::PROT_WRITE, b'w'), bit(abi::PROT_EXEC, b'x')]
 }
 
-/// Pages of `range` present for user access in the page table `pt`. Missing interior tables
-/// are skipped whole (the leaf iterator), so a huge, mostly untouched mapping costs little.
+/// Pages of `range` present in the page table `pt` (a present page of a `PROT_NONE` mapping,
+/// which has no U bit, included). Missing interior tables are skipped whole (the leaf
+/// iterator), so a huge, mostly untouched mapping costs little.
 pub fn resident_pages(pt: &PageTable, range: VirtRange) -> u64 {
     let Some(pages) = VaRange::new(range.start(), range.end()) else { return 0 };
-    pt.leaves(pages).filter(|(_, pte)| pte.flags().contains(PteFlags::U)).count() as u64
+    pt.leaves(pages).count() as u64
 }

@@ -1,5 +1,6 @@
-//! Typed memory calls: moving the break (`sbrk`, eager or lazy) and mapping files or
-//! anonymous memory (`mmap`, `munmap`).
+//! Typed memory calls: moving the break (`sbrk`, eager or lazy), mapping files or
+//! anonymous memory (`mmap`, `munmap`), and changing mappings (`mprotect`, `msync`,
+//! `madvise`).
 //!
 //! Growing the break is safe; shrinking it, mapping over a fixed address and unmapping are
 //! `unsafe`, since they can take away memory that Rust code (the heap included) still uses.
@@ -64,4 +65,29 @@ pub unsafe fn mmap(
 pub unsafe fn munmap(addr: usize, len: usize) -> SysResult<()> {
     // SAFETY: the caller vouches for the range.
     check(unsafe { sys::munmap(addr, len) }).map(drop)
+}
+
+/// Sets the protection of the pages of `[addr, addr + len)` to `prot`.
+///
+/// # Safety
+/// Nothing Rust code uses in the range may need more access than `prot` gives.
+pub unsafe fn mprotect(addr: usize, len: usize, prot: usize) -> SysResult<()> {
+    // SAFETY: the caller vouches for the range.
+    check(unsafe { sys::mprotect(addr, len, prot) }).map(drop)
+}
+
+/// Writes back (`MS_SYNC`, `MS_ASYNC`) and/or drops (`MS_INVALIDATE`) the cached file pages
+/// of `[addr, addr + len)`.
+pub fn msync(addr: usize, len: usize, flags: usize) -> SysResult<()> {
+    check(sys::msync(addr, len, flags)).map(drop)
+}
+
+/// Gives the kernel advice `advice` (`MADV_*`) about `[addr, addr + len)`.
+///
+/// # Safety
+/// With `MADV_DONTNEED` the contents of private pages are lost: nothing Rust code uses may lie
+/// in the range.
+pub unsafe fn madvise(addr: usize, len: usize, advice: usize) -> SysResult<()> {
+    // SAFETY: the caller vouches for the range.
+    check(unsafe { sys::madvise(addr, len, advice) }).map(drop)
 }

@@ -1,5 +1,5 @@
 //! Raw system calls: one function per call of ABI.md (1..23) plus the project's extensions
-//! (`poweroff`, `kstat`, `vmmaps`), each returning exactly what the kernel put in `a0` (-1 on failure).
+//! (`poweroff`, `kstat`, `vmmaps`, `mprotect`, `msync`, `madvise`), each returning exactly what the kernel put in `a0` (-1 on failure).
 //!
 //! Arguments are passed as the kernel sees them, pointers included, so that tests can hand the
 //! kernel any address at all. Calls through which the kernel only *reads* user memory are safe
@@ -200,6 +200,32 @@ pub unsafe fn munmap(addr: usize, len: usize) -> isize {
     unsafe { syscall(nr::MUNMAP, [addr, len, 0, 0, 0, 0]) }
 }
 
+/// Extension `int mprotect(void *addr, size_t len, int prot)`.
+///
+/// # Safety
+/// Access to the range may be taken away: nothing Rust code uses may need more access than
+/// `prot` gives.
+pub unsafe fn mprotect(addr: usize, len: usize, prot: usize) -> isize {
+    // SAFETY: the caller vouches for the range.
+    unsafe { syscall(nr::MPROTECT, [addr, len, prot, 0, 0, 0]) }
+}
+
+/// Extension `int msync(void *addr, size_t len, int flags)`. Safe: writing back changes no
+/// memory, and invalidation only drops pages that equal the file.
+pub fn msync(addr: usize, len: usize, flags: usize) -> isize {
+    harmless(nr::MSYNC, [addr, len, flags, 0, 0, 0])
+}
+
+/// Extension `int madvise(void *addr, size_t len, int advice)`.
+///
+/// # Safety
+/// `MADV_DONTNEED` discards the contents of private pages (anonymous ones read as zeros
+/// again): nothing Rust code uses may lie in the range.
+pub unsafe fn madvise(addr: usize, len: usize, advice: usize) -> isize {
+    // SAFETY: the caller vouches for the range.
+    unsafe { syscall(nr::MADVISE, [addr, len, advice, 0, 0, 0]) }
+}
+
 /// Extension `void poweroff(int status)`: stops the machine; QEMU exits with `status`.
 pub fn poweroff(status: i32) -> ! {
     harmless(nr::POWEROFF, [status as isize as usize, 0, 0, 0, 0, 0]);
@@ -231,7 +257,7 @@ pub unsafe fn vmmaps(pid: i32, buf: *mut u8, max: i32) -> isize {
 /// arguments: for testing how the kernel answers numbers it does not know. Known numbers are
 /// refused here with -1 without entering the kernel.
 pub fn unknown(n: usize) -> isize {
-    if (nr::FORK..=nr::VMMAPS).contains(&n) {
+    if (nr::FORK..=nr::MADVISE).contains(&n) {
         return -1;
     }
     harmless(n, [0; 6])

@@ -17,7 +17,9 @@
 //! (addresses in hexadecimal, size in KiB, resident pages present in the process's page
 //! table, the file's inode number and the file offset of START for a file mapping, and the
 //! part of the process the kernel made it for: the program image's segments, the guard page,
-//! the stack, the heap; mappings made by mmap have no tag), and a last line
+//! the stack, the heap; mappings made by mmap have no tag; PROT is the protection now, after
+//! any `mprotect`; a mapping given `madvise` advice other than `MADV_NORMAL` ends its line
+//! with `advice=random` or `advice=sequential`), and a last line
 //! `total: N mappings, SIZEK, R resident pages`. A pid with no such process gives
 //! `pmap: no process PID` on stderr, and the exit status is 1.
 #![no_std]
@@ -72,12 +74,20 @@ fn show(pid: i32, maps: &[abi::VmMap]) {
             abi::VMMAP_HEAP => " [ heap ]",
             _ => "",
         };
+        let advice = match m.advice() {
+            abi::MADV_RANDOM => " advice=random",
+            abi::MADV_SEQUENTIAL => " advice=sequential",
+            _ => "",
+        };
         if m.anonymous() {
-            println!("{:<29} {:>5}K {:<4} {:<7} {:>8} anon{}", range, kb, prot, share, m.resident, role);
+            println!(
+                "{:<29} {:>5}K {:<4} {:<7} {:>8} anon{}{}",
+                range, kb, prot, share, m.resident, role, advice
+            );
         } else {
             println!(
-                "{:<29} {:>5}K {:<4} {:<7} {:>8} inode {} offset {:#x}{}",
-                range, kb, prot, share, m.resident, m.inum, m.offset, role
+                "{:<29} {:>5}K {:<4} {:<7} {:>8} inode {} offset {:#x}{}{}",
+                range, kb, prot, share, m.resident, m.inum, m.offset, role, advice
             );
         }
         bytes += m.len();

@@ -117,6 +117,7 @@ impl World {
             last_fd: 3,
         };
         write_images(&mut rng);
+        make_targets();
         for _ in 0..calls {
             let n = ch.number();
             let r = ch.call(n);
@@ -159,6 +160,41 @@ fn unterminated_string() -> usize {
     // SAFETY: the second page of our own fresh mapping.
     unsafe { sys::munmap(a + PG, PG) };
     a + PG - 8
+}
+
+/// Pages from `MMAP_BASE` that [`make_targets`] maps, where mprotect, msync, madvise and
+/// munmap mostly aim.
+const TARGET_PAGES: usize = 160;
+
+/// Maps, at fixed places in the first [`TARGET_PAGES`] pages of the mmap area, memory for
+/// mprotect, msync and madvise to work on: private and shared anonymous memory, and shared
+/// and private mappings of a 16-page file of its own (each page touched, so that some are
+/// present and dirty). Failures are ignored: the calls then simply find less mapped.
+fn make_targets() {
+    let rw = PROT_READ | PROT_WRITE;
+    let fixed = abi::MAP_FIXED;
+    let _ = put_file(b"fzm0", &[0x6d; 16 * PG]);
+    let fd = fs::open(b"fzm0", abi::O_RDWR).unwrap_or(-1);
+    let maps: [(usize, usize, usize, i32); 4] = [
+        (16, 32, MAP_PRIVATE | MAP_ANONYMOUS, -1),
+        (64, 16, abi::MAP_SHARED | MAP_ANONYMOUS, -1),
+        (96, 16, abi::MAP_SHARED, fd),
+        (128, 16, MAP_PRIVATE, fd),
+    ];
+    for (page, pages, flags, fd) in maps {
+        let at = MMAP_BASE + page * PG;
+        // SAFETY: fixed addresses in the mmap area, where no Rust object of this disposable
+        // chunk lives.
+        if unsafe { sys::mmap(at, pages * PG, rw, flags | fixed, fd, 0) } == at as isize {
+            for i in (0..pages).step_by(2) {
+                // SAFETY: a page of the writable mapping just made.
+                unsafe { ((at + i * PG) as *mut u8).write_volatile(i as u8) };
+            }
+        }
+    }
+    if fd >= 0 {
+        let _ = fs::close(fd);
+    }
 }
 
 /// Writes the files exec is aimed at: random bytes (`fzx0`), and two ELF images with one
@@ -245,9 +281,9 @@ impl Chunk<'_> {
     fn number(&mut self) -> usize {
         loop {
             let n = if self.rng.one_in(20) {
-                self.rng.pick(&[0, 27, 28, 29, 30, 31, 32, 64, 1000, (1 << 32) | 5, usize::MAX])
+                self.rng.pick(&[0, 30, 31, 32, 64, 1000, (1 << 32) | 5, usize::MAX])
             } else {
-                1 + self.rng.below(26)
+                1 + self.rng.below(nr::MADVISE)
             };
             if !NEVER.contains(&n) {
                 return n;
@@ -418,10 +454,15 @@ impl Chunk<'_> {
             }
             nr::LINK => [self.path(), self.path(), 0, 0, 0, 0],
             nr::MMAP => self.mmap_args(),
-            nr::MUNMAP => {
-                let addr =
-                    if self.rng.one_in(3) { self.any_ptr() } else { MMAP_BASE + self.rng.below(300) * PG };
-                [addr, self.len(), 0, 0, 0, 0]
+            nr::MUNMAP => [self.range_start(), self.len(), 0, 0, 0, 0],
+            nr::MPROTECT | nr::MSYNC | nr::MADVISE => {
+                let addr = self.range_start();
+                let arg = match (n, self.rng.below(4)) {
+                    (_, 0) => self.bits(),
+                    (nr::MPROTECT | nr::MSYNC, _) => self.rng.below(8),
+                    _ => self.rng.pick(&[0, 1, 2, 3, 4, 5, 100, usize::MAX]),
+                };
+                [addr, self.len(), arg, 0, 0, 0]
             }
             nr::KSTAT => {
                 [self.rng.pick(&[0, 3, 7, 12, 13, 14, 15, 1000, usize::MAX, 1 << 32]), 0, 0, 0, 0, 0]
@@ -443,6 +484,17 @@ impl Chunk<'_> {
         // worst being a kill, or corrupted state that the watchdog ends), the parent's memory
         // is its own. Pointers the kernel writes through avoid the stack (`out_ptr`).
         unsafe { sys::syscall(n, a) }
+    }
+
+    /// The start of a range for munmap, mprotect, msync and madvise: mostly a page of the mmap
+    /// area (most often among the chunk's [`make_targets`]), sometimes any pointer (its image,
+    /// stack, heap, kernel addresses, unaligned ones).
+    fn range_start(&mut self) -> usize {
+        match self.rng.below(6) {
+            0 | 1 => self.any_ptr(),
+            2 => MMAP_BASE + self.rng.below(300) * PG,
+            _ => MMAP_BASE + self.rng.below(TARGET_PAGES) * PG,
+        }
     }
 
     /// A status pointer for wait: mostly null or scratch.

@@ -1,5 +1,6 @@
-//! mmaptests: the memory-mapping suite (`mmap`, `munmap`, page faults on mappings, sharing,
-//! write-back, and what `kstat` and `vmmaps` report about them), run from user space.
+//! mmaptests: the memory-mapping suite (`mmap`, `munmap`, `mprotect`, `msync`, `madvise`,
+//! page faults on mappings, sharing, write-back, and what `kstat`, `vmmaps` and `pmap` report
+//! about them), run from user space.
 //!
 //! The harness is `ulib::testing::run_suite`: each case runs in a forked child under a
 //! watchdog that kills it after the case's time limit; the case passes when its child exits
@@ -21,13 +22,16 @@ extern crate alloc;
 
 #[macro_use]
 mod util;
+mod advise;
 mod args;
 mod big;
 mod faults;
 mod files;
 mod layout;
 mod limits;
+mod msync;
 mod observe;
+mod protect;
 mod sharing;
 mod writeback;
 
@@ -94,6 +98,23 @@ static CASES: &[Case] = &[
     case("statmany", observe::many),
     case("statbadargs", observe::bad_args),
     case("wholespace", observe::whole_space),
+    case("protsplit", protect::split_and_merge),
+    case("protunmapped", protect::unmapped_fails),
+    case("protsharedro", protect::shared_readonly_file),
+    case("protatonce", protect::at_once),
+    case("protnonekeeps", protect::prot_none_keeps_data),
+    case("protimage", protect::image_regions),
+    case("protfork", protect::after_fork),
+    case("protbadargs", protect::bad_args),
+    case("msyncwrite", msync::sync_writes_back),
+    case("msyncinval", msync::invalidate),
+    case("msyncbadargs", msync::bad_args),
+    case("dontneed", advise::dont_need),
+    case("willneed", advise::will_need),
+    case("advrandomseq", advise::random_and_sequential),
+    case("advsplit", advise::advice_splits),
+    case("pmapadvice", advise::pmap_shows),
+    case("madvbadargs", advise::bad_args),
     long("bigfile", big::big_file),
     long("bigscan", big::big_scan),
     long("reclaimothers", big::reclaim_others),
