@@ -413,6 +413,20 @@ fn reparent(p: &Proc) {
     }
 }
 
+/// Powers the machine off with `status` after writing back what the shared file mappings of
+/// every process modified, so that a clean shutdown (`poweroff`, init's exit) loses no store
+/// made through a mapping. Processes on other harts keep running meanwhile: a store made after
+/// its space was written back is lost, as on any machine switched off under running programs.
+pub fn shutdown(status: i32) -> ! {
+    for p in PROCS.iter() {
+        let vm = p.lock.lock().vm.clone();
+        if let Some(vm) = vm {
+            vm.sync_all();
+        }
+    }
+    crate::drivers::power::poweroff(status)
+}
+
 /// Ends the current process with `status`. Files are closed and the address space is torn
 /// down here; the slot stays a zombie until the parent's `wait`.
 pub fn exit(status: i32) -> ! {
@@ -420,7 +434,7 @@ pub fn exit(status: i32) -> ! {
     if p.slot() == INIT_SLOT {
         // Nothing can adopt orphans any more: stop the machine rather than panic.
         crate::println!("init exited with status {}; powering off", status);
-        crate::drivers::power::poweroff(status);
+        shutdown(status);
     }
     let pr = current_private();
     // Mappings go first: dirty shared pages are written back while the files are still open.

@@ -44,6 +44,17 @@ impl Vm {
     }
 }
 
+impl Vm {
+    /// Writes back every page the shared file mappings of this space modified (at power-off,
+    /// so a clean shutdown loses no store made through a mapping).
+    pub fn sync_all(&self) {
+        let mut guard = self.lock();
+        if let Some(all) = VirtRange::new(0, abi::USER_TOP) {
+            sync(&mut guard, all);
+        }
+    }
+}
+
 /// The file pages of `vma` inside `range`: the open file, its first page index in the range
 /// and the range's part of the VMA.
 fn file_part<'a>(

@@ -135,6 +135,8 @@ fn main(args: Args) -> i32 {
 /// - `--maps`: make a few known mappings and run `pmap` on this process (see [`observe`]).
 /// - `--hold TICKS`: make the same mappings and sleep TICKS ticks (for Ctrl-P).
 /// - `--marker`: print `marker: ` and [`writeback::EXEC_MARKER`] (a string in the program file).
+/// - `--store-poweroff FILE`: create FILE (two pages of `.`), store a text through a shared
+///   mapping of it and power the machine off without unmapping (tests/shutdown.rs).
 fn helper(mode: &[u8], args: Args) -> i32 {
     match mode {
         b"--exit" => args.get_str(2).and_then(|s| s.parse().ok()).unwrap_or(255),
@@ -151,6 +153,7 @@ fn helper(mode: &[u8], args: Args) -> i32 {
             println!("marker: {}", writeback::EXEC_MARKER);
             0
         }
+        b"--store-poweroff" => writeback::store_then_poweroff(args.get_str(2).unwrap_or("mmoff")),
         b"--hold" => observe::hold_helper(args.get_str(2).and_then(|s| s.parse().ok()).unwrap_or(100)),
         _ => {
             println!("mmaptests: unknown helper mode {}", Bstr(mode));

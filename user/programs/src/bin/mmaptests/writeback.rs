@@ -221,3 +221,24 @@ pub fn exec_sees_shared_stores() -> TestResult {
     util::remove(COPY)?;
     util::remove(OUT)
 }
+
+/// What `--store-poweroff` stores at the start of each page of its file.
+pub const POWEROFF_TEXT: &[u8] = b"stored through a mapping, then poweroff";
+
+/// The `--store-poweroff FILE` helper: a file of two pages of `.`, a shared writable mapping
+/// of it, [`POWEROFF_TEXT`] stored at the start of each page, and `poweroff(0)` with the
+/// mapping still in place: the kernel must write the stores back before it stops.
+pub fn store_then_poweroff(name: &str) -> i32 {
+    let Ok(fd) = ulib::fs::open(name, ulib::abi::O_CREATE | O_RDWR | ulib::abi::O_TRUNC) else { return 2 };
+    if ulib::fs::write_all(fd, &[b'.'; 2 * PG]).is_err() {
+        return 3;
+    }
+    let Ok(a) = util::map(0, 2 * PG, RW, MAP_SHARED, fd, 0) else { return 4 };
+    for page in 0..2 {
+        // SAFETY: the process's own shared writable mapping of two pages.
+        let m = unsafe { util::bytes_mut(a + page * PG, POWEROFF_TEXT.len()) };
+        m.copy_from_slice(POWEROFF_TEXT);
+    }
+    ulib::println!("stored; powering off");
+    ulib::process::poweroff(0)
+}
