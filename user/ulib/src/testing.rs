@@ -95,8 +95,8 @@ pub fn run_suite(suite: &str, args: Args, cases: &'static [Case]) -> i32 {
     }
 }
 
-/// How a case's child ended.
-enum Outcome {
+/// How a supervised child ended.
+pub enum Outcome {
     Exited(i32),
     TimedOut,
     NoFork,
@@ -105,7 +105,7 @@ enum Outcome {
 /// Runs one case in a child under a watchdog; prints and returns its verdict.
 fn run_case(c: &Case) -> bool {
     let before = process::available_pages();
-    let outcome = supervise(c);
+    let outcome = supervise_case(c);
     let leak = before.and_then(|before| {
         // The dead child's pages are free by the time wait returns; a grandchild reparented to
         // init may still be on its way out, so give it a moment.
@@ -151,25 +151,31 @@ fn run_case(c: &Case) -> bool {
 }
 
 /// Forks the case and its watchdog and waits for the case to end.
-fn supervise(c: &Case) -> Outcome {
+fn supervise_case(c: &Case) -> Outcome {
+    supervise(c.ticks, || match (c.run)() {
+        Ok(()) => 0,
+        Err(reason) => {
+            println!("{}: {}", c.name, reason);
+            1
+        }
+    })
+}
+
+/// Runs `f` in a child process, which exits with `f`'s result, under a watchdog that kills
+/// it after `ticks` ticks, and waits for it. (The test suites and the fuzzer run every case
+/// and chunk this way.)
+pub fn supervise(ticks: i32, f: impl FnOnce() -> i32) -> Outcome {
     // The watchdog comes first: a fork of this process copies its memory, which must not
-    // happen while the case runs (a case that counts free pages would see it).
+    // happen while the child runs (a case that counts free pages would see it).
     let dog = sys::fork();
     if dog == 0 {
-        // The watchdog: if the pause runs its course, the case is overdue.
-        let _ = process::pause(c.ticks);
+        // The watchdog: if the pause runs its course, the child is overdue.
+        let _ = process::pause(ticks);
         sys::exit(0);
     }
     let pid = sys::fork();
     if pid == 0 {
-        let status = match (c.run)() {
-            Ok(()) => 0,
-            Err(reason) => {
-                println!("{}: {}", c.name, reason);
-                1
-            }
-        };
-        sys::exit(status);
+        sys::exit(f());
     }
     let dog = dog as i32;
     if pid < 0 {
@@ -186,7 +192,7 @@ fn supervise(c: &Case) -> Outcome {
         match process::wait() {
             Ok((p, s)) if p == pid => break s,
             Ok((p, _)) if p == dog => {
-                // The watchdog's pause ran its course: the case is overdue.
+                // The watchdog's pause ran its course: the child is overdue.
                 timed_out = true;
                 dog_done = true;
                 let _ = process::kill(pid);

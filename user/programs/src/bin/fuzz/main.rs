@@ -27,7 +27,8 @@ mod rng;
 use alloc::vec;
 use alloc::vec::Vec;
 use ulib::abi::{self, MAP_ANONYMOUS, MAP_SHARED, PGSIZE, PROT_READ, PROT_WRITE};
-use ulib::process::{self, Fork};
+use ulib::process;
+use ulib::testing::{supervise, Outcome};
 use ulib::{fs, println, sys, Args};
 
 ulib::entry!(main);
@@ -252,55 +253,6 @@ fn remove_tree(path: &str, depth: usize) {
             }
         }
         let _ = fs::unlink(path);
-    }
-}
-
-/// How a supervised child ended.
-pub enum Outcome {
-    Exited(i32),
-    TimedOut,
-    NoFork,
-}
-
-/// Runs `f` in a child (its result is the exit status) under a watchdog child that kills it
-/// after `ticks`; waits for it and says how it ended.
-pub fn supervise(ticks: i32, f: impl FnOnce() -> i32) -> Outcome {
-    let pid = match process::fork() {
-        Ok(Fork::Child) => process::exit(f()),
-        Ok(Fork::Parent(pid)) => pid,
-        Err(_) => return Outcome::NoFork,
-    };
-    let dog = match process::fork() {
-        Ok(Fork::Child) => {
-            if process::pause(ticks).is_ok() {
-                let _ = process::kill(pid);
-            }
-            process::exit(0)
-        }
-        Ok(Fork::Parent(dog)) => dog,
-        Err(_) => -1,
-    };
-    let mut timed_out = false;
-    let mut dog_done = dog < 0;
-    let status = loop {
-        match process::wait() {
-            Ok((p, s)) if p == pid => break s,
-            Ok((p, _)) if p == dog => {
-                timed_out = true;
-                dog_done = true;
-            }
-            Ok(_) => {}
-            Err(_) => break -1,
-        }
-    };
-    if !dog_done {
-        let _ = process::kill(dog);
-        let _ = process::wait_pid(dog);
-    }
-    if timed_out && status == -1 {
-        Outcome::TimedOut
-    } else {
-        Outcome::Exited(status)
     }
 }
 

@@ -4,9 +4,9 @@
 //! is may instead be killed by the kernel, status -1). Returns the number of phases that
 //! went wrong.
 
-use crate::{supervise, Outcome};
 use alloc::vec::Vec;
 use ulib::abi::{self, MAP_ANONYMOUS, MAP_PRIVATE, MAP_SHARED, PGSIZE as PG, PROT_READ, PROT_WRITE};
+use ulib::testing::{supervise, Outcome};
 use ulib::{println, process, sys};
 
 const RW: usize = PROT_READ | PROT_WRITE;
