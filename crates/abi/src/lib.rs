@@ -82,8 +82,14 @@ pub mod kstat {
     /// memory): the clean ones nobody maps are memory the kernel takes back when it runs out,
     /// so `FREE_PAGES + FILE_PAGES` is what a leak check compares.
     pub const FILE_PAGES: usize = 14;
+    /// Copy-on-write faults since boot: stores to a private page that fork left shared
+    /// read-only between processes and that another process still held, resolved by copying
+    /// the page. A store to such a page that no other process holds any more makes it
+    /// writable in place and is not counted (nothing is copied). Stores to a private file
+    /// mapping's view of the page cache are [`COPY_FAULTS`].
+    pub const COW_FAULTS: usize = 15;
     /// Number of counters; `kstat(n)` for `n >= COUNT` fails.
-    pub const COUNT: usize = 15;
+    pub const COUNT: usize = 16;
 }
 
 /// One record of the `vmmaps` extension call: a mapping of a process, in a fixed C layout.

@@ -16,6 +16,7 @@ use crate::mm::pagetable::{PageTable, Pte, PteFlags, VaRange, MAXVA};
 use crate::mm::{frame, PhysAddr, VirtAddr, PGSIZE};
 use abi::Errno;
 use alloc::sync::Arc;
+use core::ops::ControlFlow;
 use vmspace::{Share, VirtRange, VmaSet};
 
 /// What a shared or file-backed mapping maps (the `Backing::File` payload of its VMA).
@@ -131,16 +132,22 @@ impl AddressSpace {
         });
     }
 
-    /// Every present user page, in address order. Only the ranges that can hold user pages
-    /// are walked (`user_ranges`), so a small process does not pay for scanning empty tables.
-    pub fn user_pages(&self) -> impl Iterator<Item = (VirtAddr, Pte)> + '_ {
-        user_ranges(self.brk, &self.vmas)
-            .flat_map(move |r| self.pt.leaves(r))
-            .filter(|(_, pte)| pte.flags().contains(PteFlags::U))
-    }
-
-    /// A copy of this space for a forked child whose trap frame page is `trapframe`: every
-    /// present user page is copied; absent (lazy) pages stay absent.
+    /// A copy of this space for a forked child whose trap frame page is `trapframe`, sharing
+    /// every present page: the child maps the very same frames (a reference each) and no page
+    /// is copied, so fork costs what walking the page tables costs. Pages of shared mappings
+    /// stay writable in both. Every private page (heap, stack, the image's data, private
+    /// mappings) becomes read-only in BOTH spaces: the first store by either side copies it,
+    /// or just makes it writable again when the other side no longer holds it
+    /// (`fault::write_fault_on_present`). The parent's dirty, writable pages lose only W: their
+    /// bytes stay in the frame both now map.
+    ///
+    /// TLB: the parent is the current process, in the kernel on this hart, so no hart runs it
+    /// in user mode now; the trampoline flushes the TLB (`sfence.vma`) when it switches back to
+    /// the user page table, so no stale writable entry survives this call.
+    ///
+    /// Fails [NoMem] when the child's tables cannot be allocated; the child's half-built space
+    /// is then dropped (dropping every reference it took) and the parent keeps all its pages,
+    /// some now read-only, which its next store resolves without copying (refcount 1).
     pub fn duplicate(&mut self, trapframe: PhysAddr) -> Result<AddressSpace, Errno> {
         // The child's copy of the VMAs comes from the kernel heap, which a user with many
         // mappings must not be able to exhaust (that would panic the kernel).
@@ -152,26 +159,34 @@ impl AddressSpace {
         child.heap_start = self.heap_start;
         child.brk = self.brk;
         child.vmas = self.vmas.clone();
-        for (va, pte) in self.user_pages() {
-            // Shared pages stay shared: the child maps the very same frame. So do read-only
-            // pages of private mappings (cached file pages not yet copied, pages of a
-            // read-only mapping): nobody can store to them without copying first.
-            let in_vma = self.vmas.find(va.as_usize()).map(|v| v.share);
-            if in_vma == Some(Share::Shared) || (in_vma.is_some() && !pte.flags().contains(PteFlags::W)) {
-                frame::share(pte.pa());
-                let flags = pte.flags() & !PteFlags::D;
-                if let Err(e) = child.pt.map_exact(va, pte.pa(), flags) {
-                    frame::free(pte.pa());
-                    return Err(e); // dropping `child` frees what it has
+        let AddressSpace { pt, vmas, brk, .. } = self;
+        for range in user_ranges(*brk, vmas) {
+            // Below the break lie the image, stack and heap, all private; above it each range
+            // is one mapping.
+            let shared = range.start() >= page_round_up(*brk)
+                && vmas.find(range.start()).is_some_and(|v| v.share == Share::Shared);
+            let flow = pt.for_each_leaf_mut(range, |va, pte| {
+                let f = pte.flags();
+                if !f.contains(PteFlags::U) {
+                    return ControlFlow::Continue(());
                 }
-                continue;
-            }
-            let page = frame::alloc().ok_or(Errno::NoMem)?;
-            crate::mm::page::copy_page(page, pte.pa());
-            let flags = pte.flags() & (PteFlags::R | PteFlags::W | PteFlags::X | PteFlags::U);
-            if let Err(e) = child.pt.map(va, page, PGSIZE, flags) {
-                frame::free(page);
-                return Err(e);
+                let child_flags = if shared {
+                    f - PteFlags::D // the child's own stores will set its D bit
+                } else {
+                    *pte = pte.with_flags(f - PteFlags::W);
+                    f - PteFlags::W
+                };
+                frame::share(pte.pa());
+                match child.pt.map_exact(va, pte.pa(), child_flags) {
+                    Ok(()) => ControlFlow::Continue(()),
+                    Err(e) => {
+                        frame::free(pte.pa());
+                        ControlFlow::Break(e)
+                    }
+                }
+            });
+            if let ControlFlow::Break((e, _)) = flow {
+                return Err(e); // dropping `child` frees what it has
             }
         }
         Ok(child)
@@ -196,8 +211,22 @@ impl AddressSpace {
         let page_va = page_round_down(va);
         // The heap and the mappings never overlap (mmap and sbrk keep them apart).
         if va >= self.heap_start && va < self.brk {
-            if self.pt.lookup(addr::va(page_va)).is_some() {
-                return Err(Errno::Fault); // present, so the access itself is not allowed
+            if let Some(pte) = self.pt.lookup(addr::va(page_va)) {
+                // Present: a store to a page fork left shared read-only is copy-on-write;
+                // any other access the page does not allow is not allowed at all.
+                if access == Access::Write && !pte.flags().contains(PteFlags::W) {
+                    let heap = PteFlags::R | PteFlags::W | PteFlags::U;
+                    let page = addr::va(page_va);
+                    return super::fault::write_fault_on_present(
+                        &mut self.pt,
+                        page,
+                        pte,
+                        heap,
+                        Share::Private,
+                        None,
+                    );
+                }
+                return Err(Errno::Fault);
             }
             return self.alloc_range(page_va, page_va + PGSIZE, PteFlags::R | PteFlags::W);
         }

@@ -1,8 +1,10 @@
 //! bench_fork: the cost of `fork` + `exit` + `wait` for a process with a large mapping of
-//! which little is touched. `bench_fork [MAPPED_MIB [TOUCHED_KIB]]` (default 64 MiB mapped,
+//! which part is touched. `bench_fork [MAPPED_MIB [TOUCHED_KIB...]]` (default 64 MiB mapped,
 //! 1024 KiB touched) measures, 10 times each, a child that exits at once, for a parent with:
-//! `none` (no mapping), `anon_private` (a private anonymous mapping of MAPPED_MIB whose first
-//! TOUCHED_KIB are written) and `anon_shared` (the same, shared anonymous). It prints per kind:
+//! `none` (no mapping), then for each TOUCHED_KIB `anon_private` (a private anonymous mapping
+//! of MAPPED_MIB whose first TOUCHED_KIB are written) and `anon_shared` (the same, shared
+//! anonymous). Fork shares private pages copy-on-write, so every kind should cost about what
+//! walking the page tables costs. It prints per kind:
 //!
 //! `bench fork map=KIND mapped_kib=M touched_kib=T op=fork ops=10 time=T` (from the call to
 //! `fork` returning in the parent) and the same with `op=fork_exit_wait` (from the call to
@@ -13,6 +15,7 @@
 
 extern crate alloc;
 
+use alloc::vec::Vec;
 use ulib::abi::{self, PGSIZE};
 use ulib::bench::{self, Line};
 use ulib::process::{self, Fork};
@@ -25,13 +28,22 @@ const REPS: u64 = 10;
 
 fn main(args: Args) -> i32 {
     let mapped = args.get_str(1).and_then(|s| s.parse::<usize>().ok()).unwrap_or(64) << 20;
-    let touched = (args.get_str(2).and_then(|s| s.parse::<usize>().ok()).unwrap_or(1024) << 10).min(mapped);
-    let kinds = [("none", 0), ("anon_private", abi::MAP_PRIVATE), ("anon_shared", abi::MAP_SHARED)];
-    for (kind, share) in kinds {
-        let (len, touch) = if share == 0 { (0, 0) } else { (mapped, touched) };
-        if let Err(msg) = measure(kind, share, len, touch) {
-            eprintln!("bench_fork: {}: {}", kind, msg);
-            return 1;
+    let mut touched: Vec<usize> =
+        (2..args.len()).filter_map(|i| args.get_str(i).and_then(|s| s.parse::<usize>().ok())).collect();
+    if touched.is_empty() {
+        touched.push(1024);
+    }
+    if let Err(msg) = measure("none", 0, 0, 0) {
+        eprintln!("bench_fork: none: {}", msg);
+        return 1;
+    }
+    for kib in touched {
+        let touch = (kib << 10).min(mapped);
+        for (kind, share) in [("anon_private", abi::MAP_PRIVATE), ("anon_shared", abi::MAP_SHARED)] {
+            if let Err(msg) = measure(kind, share, mapped, touch) {
+                eprintln!("bench_fork: {}: {}", kind, msg);
+                return 1;
+            }
         }
     }
     0

@@ -23,6 +23,7 @@ extern crate alloc;
 mod util;
 mod args;
 mod big;
+mod cow;
 mod faults;
 mod files;
 mod layout;
@@ -59,6 +60,13 @@ static CASES: &[Case] = &[
     case("concurrent", sharing::concurrent_faults),
     case("parentunmap", sharing::parent_unmaps),
     case("churn", sharing::churn),
+    case("cowprivate", cow::private_both_ways),
+    case("cowthree", cow::three_sharers),
+    case("cowafterexit", cow::after_exit),
+    case("cowread", cow::read_into_shared),
+    case("cowexec", cow::fork_exec),
+    case("cowoom", cow::copy_oom),
+    case("forkoom", cow::fork_oom),
     case("munmapkills", faults::munmap_kills),
     case("rostore", faults::store_to_readonly),
     case("protnone", faults::prot_none),
