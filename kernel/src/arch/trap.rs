@@ -168,6 +168,7 @@ fn oom_name(scause: usize) -> &'static str {
 /// Entered from `uservec` (on the process's kernel stack, kernel page table).
 extern "C" fn user_trap() -> ! {
     assert!(csr::sstatus() & csr::SSTATUS_SPP == 0, "user_trap: not from user mode");
+    super::tlb::left_user();
     init_hart(); // later traps come from kernel mode
     let p = proc::current();
     let epc = csr::sepc();
@@ -240,6 +241,7 @@ pub fn user_trap_return() -> ! {
     let f: extern "C" fn(usize) -> ! =
         // SAFETY: userret is mapped at this trampoline address and takes the satp in a0.
         unsafe { core::mem::transmute(trampoline_va(userret)) };
+    super::tlb::entering_user();
     f(satp)
 }
 

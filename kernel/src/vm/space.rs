@@ -163,11 +163,14 @@ impl AddressSpace {
         for range in user_ranges(*brk, vmas) {
             // Below the break lie the image, stack and heap, all private; above it each range
             // is one mapping.
-            let shared = range.start() >= page_round_up(*brk)
-                && vmas.find(range.start()).is_some_and(|v| v.share == Share::Shared);
+            let vma = vmas.find(range.start()).filter(|_| range.start() >= page_round_up(*brk));
+            let shared = vma.is_some_and(|v| v.share == Share::Shared);
+            // Pages past the end of a mapped file are not copied: a truncation that set the
+            // size is removing them from every space (`vm::truncate`), this one included.
+            let eof = vma.map_or(usize::MAX, end_of_file);
             let flow = pt.for_each_leaf_mut(range, |va, pte| {
                 let f = pte.flags();
-                if !f.contains(PteFlags::U) {
+                if !f.contains(PteFlags::U) || va.as_usize() >= eof {
                     return ControlFlow::Continue(());
                 }
                 let child_flags = if shared {
@@ -316,6 +319,18 @@ impl AddressSpace {
         let pte = self.pt.lookup(page_va)?;
         pte.flags().contains(PteFlags::U).then(|| pte.pa())
     }
+}
+
+/// The address in `vma` where the pages wholly past the end of its file begin (its end if
+/// the file covers it; `usize::MAX` for anything but a file mapping).
+fn end_of_file(vma: &vmspace::Vma<MapObject>) -> usize {
+    let vmspace::Backing::File { file: obj @ MapObject::File(_), offset } = &vma.backing else {
+        return usize::MAX;
+    };
+    let Some(cache) = obj.cache() else { return usize::MAX };
+    let inside = cache.size().div_ceil(PGSIZE as u64).saturating_sub(offset / PGSIZE as u64);
+    let range = vma.range();
+    range.start() + (inside.min(range.pages() as u64) as usize) * PGSIZE
 }
 
 /// The ranges of an address space whose break is `brk` and whose mappings are `vmas` that can

@@ -30,6 +30,7 @@ mod layout;
 mod limits;
 mod observe;
 mod sharing;
+mod trunc;
 mod writeback;
 
 use ulib::io::Bstr;
@@ -67,6 +68,11 @@ static CASES: &[Case] = &[
     case("cowexec", cow::fork_exec),
     case("cowoom", cow::copy_oom),
     case("forkoom", cow::fork_oom),
+    case("truncself", trunc::own_mappings),
+    case("truncother", trunc::other_process),
+    case("truncspin", trunc::spinning_reader),
+    case("truncwriteback", trunc::no_write_back),
+    case("truncgrow", trunc::grows_again),
     case("munmapkills", faults::munmap_kills),
     case("rostore", faults::store_to_readonly),
     case("protnone", faults::prot_none),
