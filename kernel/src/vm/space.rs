@@ -16,7 +16,6 @@ use crate::mm::pagetable::{PageTable, Pte, PteFlags, VaRange, MAXVA};
 use crate::mm::{frame, PhysAddr, VirtAddr, PGSIZE};
 use abi::Errno;
 use alloc::sync::Arc;
-use core::ops::ControlFlow;
 use vmspace::{Share, VirtRange, VmaSet};
 
 /// What a shared or file-backed mapping maps (the `Backing::File` payload of its VMA).
@@ -168,29 +167,20 @@ impl AddressSpace {
             // Pages past the end of a mapped file are not copied: a truncation that set the
             // size is removing them from every space (`vm::truncate`), this one included.
             let eof = vma.map_or(usize::MAX, end_of_file);
-            let flow = pt.for_each_leaf_mut(range, |va, pte| {
+            // Each present page: one more reference to its frame, for the child's entry.
+            // Should the child's tables run out, its drop releases what it took.
+            pt.copy_leaves(&mut child.pt, range, |va, pte| {
                 let f = pte.flags();
                 if !f.contains(PteFlags::U) || va.as_usize() >= eof {
-                    return ControlFlow::Continue(());
+                    return None;
                 }
-                let child_flags = if shared {
-                    f - PteFlags::D // the child's own stores will set its D bit
-                } else {
-                    *pte = pte.with_flags(f - PteFlags::W);
-                    f - PteFlags::W
-                };
                 frame::share(pte.pa());
-                match child.pt.map_exact(va, pte.pa(), child_flags) {
-                    Ok(()) => ControlFlow::Continue(()),
-                    Err(e) => {
-                        frame::free(pte.pa());
-                        ControlFlow::Break(e)
-                    }
+                if shared {
+                    return Some(pte.with_flags(f - PteFlags::D)); // the child's stores set its D
                 }
-            });
-            if let ControlFlow::Break((e, _)) = flow {
-                return Err(e); // dropping `child` frees what it has
-            }
+                *pte = pte.with_flags(f - PteFlags::W);
+                Some(*pte)
+            })?;
         }
         Ok(child)
     }
