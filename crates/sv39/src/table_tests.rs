@@ -288,7 +288,7 @@ fn copy_leaves_copies_and_transforms() {
     let expect: Vec<(usize, usize)> = pages
         .iter()
         .enumerate()
-        .filter(|&(_, &v)| v >= 0x2000 && v < 3 * GIB - 0x1000 && v != MIB2)
+        .filter(|&(_, &v)| (0x2000..3 * GIB - 0x1000).contains(&v) && v != MIB2)
         .map(|(k, &v)| (v, 0x9000_0000 + k * 0x1000))
         .collect();
     assert_eq!(copied, expect, "the child holds the accepted leaves at the same addresses");
