@@ -69,6 +69,7 @@ static CASES: &[Case] = &[
     case("cowoom", cow::copy_oom),
     case("forkoom", cow::fork_oom),
     case("truncself", trunc::own_mappings),
+    case("trunccache", trunc::cache_pages),
     case("truncother", trunc::other_process),
     case("truncspin", trunc::spinning_reader),
     case("truncwriteback", trunc::no_write_back),

@@ -78,6 +78,39 @@ pub fn own_mappings() -> TestResult {
     util::remove(F)
 }
 
+/// The truncated file's pages leave the page cache too: with its 4 pages mapped (so the
+/// cache keeps them at the truncation itself), O_TRUNC still ends with 4 fewer file pages
+/// cached (the code it runs was warmed up first, so nothing else fills the cache meanwhile).
+pub fn cache_pages() -> TestResult {
+    const F: &str = "mmtrcache";
+    const G: &str = "mmtrwarm";
+    util::clean(&[F, G]);
+    util::pattern_file(F, 57, 4 * PG)?;
+    util::pattern_file(G, 58, PG)?;
+    let fd = util::open(F, O_RDWR)?;
+    let a = map(0, 4 * PG, PROT_READ, MAP_SHARED, fd, 0)?;
+    let _ = fs::close(fd);
+    for p in 0..4 {
+        // SAFETY: the 4-page readable mapping made above.
+        core::hint::black_box(unsafe { util::load_byte(a + p * PG) });
+    }
+    let file_pages = || util::kstat(ulib::abi::kstat::FILE_PAGES);
+    let _ = file_pages()?;
+    truncate(G)?;
+    let before = file_pages()?;
+    truncate(F)?;
+    let after = file_pages()?;
+    ensure!(
+        before - after == 4,
+        "O_TRUNC of a mapped 4-page file freed {} cached pages, expected 4",
+        before - after
+    );
+    ensure!(resident(a)? == 0, "pages still mapped after O_TRUNC");
+    unmap(a, 4 * PG)?;
+    util::remove(F)?;
+    util::remove(G)
+}
+
 /// Another process's mappings lose their pages too: a child maps and touches the file, the
 /// parent truncates it, and the child then finds nothing resident and is killed at a touch.
 pub fn other_process() -> TestResult {
