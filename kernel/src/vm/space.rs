@@ -159,28 +159,30 @@ impl AddressSpace {
         child.brk = self.brk;
         child.vmas = self.vmas.clone();
         let AddressSpace { pt, vmas, brk, .. } = self;
+        let heap_top = page_round_up(*brk);
         for range in user_ranges(*brk, vmas) {
             // Below the break lie the image, stack and heap, all private; above it each range
             // is one mapping.
-            let vma = vmas.find(range.start()).filter(|_| range.start() >= page_round_up(*brk));
-            let shared = vma.is_some_and(|v| v.share == Share::Shared);
+            let shared = range.start() >= heap_top
+                && vmas.find(range.start()).is_some_and(|v| v.share == Share::Shared);
             // Pages past the end of a mapped file are not copied: a truncation that set the
             // size is removing them from every space (`vm::truncate`), this one included.
-            let eof = vma.map_or(usize::MAX, end_of_file);
-            // Each present page: one more reference to its frame, for the child's entry.
-            // Should the child's tables run out, its drop releases what it took.
-            pt.copy_leaves(&mut child.pt, range, |va, pte| {
-                let f = pte.flags();
-                if !f.contains(PteFlags::U) || va.as_usize() >= eof {
-                    return None;
-                }
-                frame::share(pte.pa());
-                if shared {
-                    return Some(pte.with_flags(f - PteFlags::D)); // the child's stores set its D
-                }
-                *pte = pte.with_flags(f - PteFlags::W);
-                Some(*pte)
-            })?;
+            for part in inside_files(range, vmas) {
+                // Each present page: one more reference to its frame, for the child's entry.
+                // Should the child's tables run out, its drop releases what it took.
+                pt.copy_leaves(&mut child.pt, part, |_, pte| {
+                    let f = pte.flags();
+                    if !f.contains(PteFlags::U) {
+                        return None;
+                    }
+                    frame::share(pte.pa());
+                    if shared {
+                        return Some(pte.with_flags(f - PteFlags::D)); // the child's stores set its D
+                    }
+                    *pte = pte.with_flags(f - PteFlags::W);
+                    Some(*pte)
+                })?;
+            }
         }
         Ok(child)
     }
@@ -309,6 +311,29 @@ impl AddressSpace {
         let pte = self.pt.lookup(page_va)?;
         pte.flags().contains(PteFlags::U).then(|| pte.pa())
     }
+}
+
+/// The parts of `range` that lie outside the pages wholly past the end of a mapped file (all
+/// of it, unless a file mapping in it reaches past its file's end), in address order.
+fn inside_files(range: VaRange, vmas: &VmaSet<MapObject>) -> impl Iterator<Item = VaRange> + '_ {
+    let (start, end) = (range.start(), range.end());
+    let holes = VirtRange::new(start, end)
+        .into_iter()
+        .flat_map(move |r| vmas.iter_overlapping(r))
+        .filter_map(move |v| VaRange::new(end_of_file(v).max(start), v.range().end().min(end)))
+        .filter(|h| !h.is_empty());
+    let mut pos = start;
+    holes.map(Some).chain(core::iter::once(None)).filter_map(move |hole| {
+        let part = match hole {
+            Some(h) => {
+                let before = VaRange::new(pos, h.start());
+                pos = h.end();
+                before
+            }
+            None => VaRange::new(pos, end),
+        };
+        part.filter(|p| !p.is_empty())
+    })
 }
 
 /// The address in `vma` where the pages wholly past the end of its file begin (its end if
