@@ -146,6 +146,7 @@ fn vmstat_prints_counters_that_add_up() {
         "page-cache faults",
         "private copy faults",
         "shared map faults",
+        "copy-on-write faults",
         "page-cache fills",
         "pages written back",
         "pages reclaimed",
@@ -181,8 +182,9 @@ fn vmstat_prints_counters_that_add_up() {
     assert_eq!(value(1, "dirty page-cache pages"), 0, "dirty pages left:\n{out}");
 
     let lines: Vec<&str> = out.lines().map(str::trim_end).collect();
-    let header =
-        ["free", "cache", "dirty", "anon", "filef", "copy", "shrd", "fills", "wback", "dread", "dwrit"];
+    let header = [
+        "free", "cache", "dirty", "anon", "filef", "copy", "shrd", "cow", "fills", "wback", "dread", "dwrit",
+    ];
     let head = lines.iter().position(|l| l.split_whitespace().eq(header));
     let head = head.unwrap_or_else(|| panic!("no `vmstat 1 3` header:\n{out}"));
     let rows: Vec<Vec<u64>> = lines[head + 1..]

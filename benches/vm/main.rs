@@ -116,15 +116,18 @@ pub static SPECS: &[Spec] = &[
     },
     Spec {
         name: "fork",
-        title: "fork + exit of a process with 64 MiB mapped, 1 MiB touched",
+        title: "fork + exit (and fork + exec) of a process with 64 MiB mapped, 1 MiB and 16 MiB touched",
         about: "`bench_fork` forks 10 times a child that exits at once, for a parent with no mapping \
-                (`none`), with a private anonymous mapping of 64 MiB whose first 1 MiB was written \
-                (`anon_private`), and with the same shared (`anon_shared`). `fork` = until fork returns \
-                in the parent; `fork_exit_wait` = until `wait` returns the child's status. A file-backed \
+                (`none`), with a private anonymous mapping of 64 MiB whose first 1 MiB (then 16 MiB) \
+                was written (`anon_private`, shared copy-on-write by fork), and with the same shared \
+                (`anon_shared`). `fork` = until fork returns \
+                in the parent; `fork_exit_wait` = until `wait` returns the child's status; `fork_exec_wait` = \
+                fork of a child that execs `exec_tiny` at once, until `wait` returns. `cow_faults` = \
+                copy-on-write copies made during the 10 operations (`kstat` COW_FAULTS). A file-backed \
                 64 MiB mapping is not measured: it needs a 64 MiB file written in the same boot (see \
                 `mmapsize` for what that costs); a shared anonymous mapping takes the same page-cache \
                 path.",
-        command: "bench_fork",
+        command: "bench_fork 64 1024 16384",
         counted: true,
         smp: 1,
         timeout: Duration::from_secs(300),

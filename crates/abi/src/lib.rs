@@ -91,12 +91,18 @@ pub mod kstat {
     /// memory): the clean ones nobody maps are memory the kernel takes back when it runs out,
     /// so `FREE_PAGES + FILE_PAGES` is what a leak check compares.
     pub const FILE_PAGES: usize = 14;
+    /// Copy-on-write faults since boot: stores to a private page that fork left shared
+    /// read-only between processes and that another process still held, resolved by copying
+    /// the page. A store to such a page that no other process holds any more makes it
+    /// writable in place and is not counted (nothing is copied). Stores to a private file
+    /// mapping's view of the page cache are [`COPY_FAULTS`].
+    pub const COW_FAULTS: usize = 15;
     /// Dirty page-cache pages written back by memory reclaim so that their memory could be
     /// freed (pages of shared file mappings taken from a process when memory ran out), since
     /// boot.
     pub const PAGES_CLEANED: usize = 16;
     /// Number of counters; `kstat(n)` for `n >= COUNT` fails.
-    pub const COUNT: usize = 15;
+    pub const COUNT: usize = 17;
 }
 
 /// One record of the `vmmaps` extension call: a mapping of a process, in a fixed C layout.

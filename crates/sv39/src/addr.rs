@@ -24,16 +24,19 @@ pub const MAXVA: usize = 1 << 38;
 pub const PA_END: usize = 1 << 56;
 
 /// True when `addr` is a multiple of [`PAGE_SIZE`].
+#[inline]
 pub const fn is_page_aligned(addr: usize) -> bool {
     addr & (PAGE_SIZE - 1) == 0
 }
 
 /// `addr` rounded down to a page boundary.
+#[inline]
 pub const fn page_round_down(addr: usize) -> usize {
     addr & !(PAGE_SIZE - 1)
 }
 
 /// `addr` rounded up to a page boundary, or `None` when that does not fit in a `usize`.
+#[inline]
 pub const fn page_round_up(addr: usize) -> Option<usize> {
     match addr.checked_add(PAGE_SIZE - 1) {
         Some(a) => Some(page_round_down(a)),
@@ -46,6 +49,7 @@ pub const fn page_round_up(addr: usize) -> Option<usize> {
 ///
 /// # Panics
 /// If `level >= LEVELS` (a bug in the caller: levels are 0, 1 and 2).
+#[inline]
 pub const fn level_span(level: usize) -> usize {
     assert!(level < LEVELS, "sv39: no such level");
     PAGE_SIZE << (9 * level)
@@ -58,6 +62,7 @@ pub struct PhysAddr(usize);
 
 impl PhysAddr {
     /// `addr` as a physical address, or `None` if it is at or above [`PA_END`].
+    #[inline]
     pub const fn new(addr: usize) -> Option<PhysAddr> {
         if addr < PA_END {
             Some(PhysAddr(addr))
@@ -67,31 +72,37 @@ impl PhysAddr {
     }
 
     /// The address as a plain number.
+    #[inline]
     pub const fn as_usize(self) -> usize {
         self.0
     }
 
     /// Offset of the address within its page.
+    #[inline]
     pub const fn page_offset(self) -> usize {
         self.0 & (PAGE_SIZE - 1)
     }
 
     /// True when the address starts a page.
+    #[inline]
     pub const fn is_page_aligned(self) -> bool {
         is_page_aligned(self.0)
     }
 
     /// The start of the page this address lies in.
+    #[inline]
     pub const fn page_down(self) -> PhysAddr {
         PhysAddr(page_round_down(self.0))
     }
 
     /// The number of the page this address lies in.
+    #[inline]
     pub const fn ppn(self) -> Ppn {
         Ppn(self.0 >> PAGE_SHIFT)
     }
 
     /// `self + bytes`, or `None` if that reaches [`PA_END`].
+    #[inline]
     pub const fn checked_add(self, bytes: usize) -> Option<PhysAddr> {
         match self.0.checked_add(bytes) {
             Some(a) => PhysAddr::new(a),
@@ -109,6 +120,7 @@ impl Ppn {
     pub const END: usize = PA_END >> PAGE_SHIFT;
 
     /// Page number `n`, or `None` if it is at or above [`Ppn::END`].
+    #[inline]
     pub const fn new(n: usize) -> Option<Ppn> {
         if n < Ppn::END {
             Some(Ppn(n))
@@ -118,11 +130,13 @@ impl Ppn {
     }
 
     /// The number as a plain integer.
+    #[inline]
     pub const fn as_usize(self) -> usize {
         self.0
     }
 
     /// The address of the first byte of the page.
+    #[inline]
     pub const fn addr(self) -> PhysAddr {
         PhysAddr(self.0 << PAGE_SHIFT)
     }
@@ -135,6 +149,7 @@ pub struct VirtAddr(usize);
 impl VirtAddr {
     /// `addr` as a virtual address, or `None` if it is at or above [`MAXVA`] (an address the
     /// page tables of vmos can never map, so a user pointer there is simply bad).
+    #[inline]
     pub const fn new(addr: usize) -> Option<VirtAddr> {
         if addr < MAXVA {
             Some(VirtAddr(addr))
@@ -144,33 +159,39 @@ impl VirtAddr {
     }
 
     /// The address as a plain number.
+    #[inline]
     pub const fn as_usize(self) -> usize {
         self.0
     }
 
     /// Offset of the address within its page.
+    #[inline]
     pub const fn page_offset(self) -> usize {
         self.0 & (PAGE_SIZE - 1)
     }
 
     /// True when the address starts a page.
+    #[inline]
     pub const fn is_page_aligned(self) -> bool {
         is_page_aligned(self.0)
     }
 
     /// The start of the page this address lies in.
+    #[inline]
     pub const fn page_down(self) -> VirtAddr {
         VirtAddr(page_round_down(self.0))
     }
 
     /// The start of the first page at or above this address, or `None` when that is
     /// [`MAXVA`] (the address lies in the last page and is not its start).
+    #[inline]
     pub const fn page_up(self) -> Option<VirtAddr> {
         // Cannot overflow: self.0 < MAXVA, far below usize::MAX.
         VirtAddr::new(page_round_down(self.0 + PAGE_SIZE - 1))
     }
 
     /// The number of the page this address lies in.
+    #[inline]
     pub const fn vpn(self) -> Vpn {
         Vpn(self.0 >> PAGE_SHIFT)
     }
@@ -180,12 +201,14 @@ impl VirtAddr {
     ///
     /// # Panics
     /// If `level >= LEVELS`.
+    #[inline]
     pub const fn table_index(self, level: usize) -> usize {
         assert!(level < LEVELS, "sv39: no such level");
         (self.0 >> (PAGE_SHIFT + 9 * level)) & (ENTRIES - 1)
     }
 
     /// `self + bytes`, or `None` if that reaches [`MAXVA`].
+    #[inline]
     pub const fn checked_add(self, bytes: usize) -> Option<VirtAddr> {
         match self.0.checked_add(bytes) {
             Some(a) => VirtAddr::new(a),
@@ -203,6 +226,7 @@ impl Vpn {
     pub const END: usize = MAXVA >> PAGE_SHIFT;
 
     /// Page number `n`, or `None` if it is at or above [`Vpn::END`].
+    #[inline]
     pub const fn new(n: usize) -> Option<Vpn> {
         if n < Vpn::END {
             Some(Vpn(n))
@@ -212,11 +236,13 @@ impl Vpn {
     }
 
     /// The number as a plain integer.
+    #[inline]
     pub const fn as_usize(self) -> usize {
         self.0
     }
 
     /// The address of the first byte of the page.
+    #[inline]
     pub const fn addr(self) -> VirtAddr {
         VirtAddr(self.0 << PAGE_SHIFT)
     }
@@ -225,6 +251,7 @@ impl Vpn {
     ///
     /// # Panics
     /// If `level >= LEVELS`.
+    #[inline]
     pub const fn table_index(self, level: usize) -> usize {
         self.addr().table_index(level)
     }

@@ -1,5 +1,6 @@
 //! The leaf iterator: the one walk over a virtual range that every "for each mapped page"
-//! loop of the kernel uses (munmap, sbrk shrink, exit, fork, reclaim, statistics).
+//! loop of the kernel uses (munmap, sbrk shrink, exit, reclaim, statistics), and fork's
+//! copy of one tree into another on top of it ([`PageTable::copy_leaves`]).
 //!
 //! It visits the valid leaves of `[start, end)` in address order and skips a missing table
 //! whole: an invalid level-2 entry skips its 1 GiB, an invalid level-1 entry its 2 MiB, so an
@@ -15,11 +16,11 @@
 //!   visited:        ^     ^   ^ in address order
 //! ```
 
-use crate::addr::{level_span, PhysAddr, VirtAddr, LEVELS};
+use crate::addr::{level_span, PhysAddr, VirtAddr, LEVELS, PAGE_SIZE};
 use crate::memory::TableMemory;
 use crate::pte::Pte;
 use crate::range::VaRange;
-use crate::table::PageTable;
+use crate::table::{MapError, PageTable};
 use core::ops::ControlFlow;
 
 /// A leaf found by the cursor, with the slot it was read from.
@@ -28,6 +29,8 @@ struct Found {
     pte: Pte,
     table: PhysAddr,
     index: usize,
+    /// 0 for a base page; 1 or 2 for a superpage.
+    level: usize,
 }
 
 /// The position of a walk: the next address to look at, the end, and the level-1 and level-0
@@ -85,7 +88,7 @@ impl Cursor {
                 if pte.is_leaf() {
                     // At level 1 or 2 this is a superpage: visited once, at its first address.
                     self.pos = base + span;
-                    return Some(Found { va: VirtAddr::new(base)?, pte, table, index });
+                    return Some(Found { va: VirtAddr::new(base)?, pte, table, index, level });
                 }
                 if !pte.is_table() || level == 0 {
                     self.pos = base + span; // below MAXVA + 1 GiB: no overflow
@@ -172,5 +175,74 @@ impl PageTable {
             }
         }
         ControlFlow::Continue(())
+    }
+
+    /// Copies every valid base-page leaf of `range` into `child`, at the same address: the
+    /// walk behind fork. For each leaf, `f(va, &mut pte)` may change this table's entry (a
+    /// changed one is written back) and returns the child's entry, or `None` to copy
+    /// nothing. The child's level-0 tables are found or allocated once per 2 MiB block, not
+    /// per page, and each block of this table is then read entry by entry, so the cost is
+    /// one table read (and `f`) per page of the populated blocks. The child's entries are
+    /// overwritten whatever they held. A superpage leaf (never made by this crate) is
+    /// passed to `f` to change but never copied.
+    ///
+    /// Fails with [`MapError::OutOfMemory`] when a child table cannot be allocated: the
+    /// leaves before that block are copied (and changed), the rest are untouched and `f` was
+    /// not called for them.
+    pub fn copy_leaves<M: TableMemory + ?Sized>(
+        &self,
+        mem: &mut M,
+        child: &PageTable,
+        range: VaRange,
+        mut f: impl FnMut(VirtAddr, &mut Pte) -> Option<Pte>,
+    ) -> Result<(), MapError> {
+        let mut cursor = Cursor::new(self.root(), range);
+        while let Some(found) = cursor.next(mem) {
+            let block = level_span(1);
+            let block_end = block_start(found.va.as_usize(), block) + block;
+            let stop = block_end.min(cursor.end);
+            if found.level != 0 {
+                // A superpage: changed in place but not copied; the cursor has moved past it.
+                let mut pte = found.pte;
+                f(found.va, &mut pte);
+                if pte != found.pte {
+                    mem.write(found.table, found.index, pte);
+                }
+                continue;
+            }
+            // The child's table first, so that `f` is never called for a leaf not copied.
+            let slot = child.find_or_alloc(mem, found.va).ok_or(MapError::OutOfMemory)?;
+            if slot.level != 0 {
+                return Err(MapError::AlreadyMapped); // a superpage in the child
+            }
+            let mut pte = found.pte;
+            let new = f(found.va, &mut pte);
+            if pte != found.pte {
+                mem.write(found.table, found.index, pte);
+            }
+            if let Some(c) = new {
+                mem.write(slot.table, found.index, c);
+            }
+            // The rest of this level-0 table, entry by entry.
+            let (mut index, mut va) = (found.index + 1, found.va.as_usize() + PAGE_SIZE);
+            while va < stop {
+                let old = mem.read(found.table, index);
+                if old.is_leaf() {
+                    let mut pte = old;
+                    let at = VirtAddr::new(va).ok_or(MapError::Unaligned)?;
+                    let new = f(at, &mut pte);
+                    if pte != old {
+                        mem.write(found.table, index, pte);
+                    }
+                    if let Some(c) = new {
+                        mem.write(slot.table, index, c);
+                    }
+                }
+                index += 1;
+                va += PAGE_SIZE;
+            }
+            cursor.pos = stop;
+        }
+        Ok(())
     }
 }

@@ -53,31 +53,37 @@ impl Pte {
 
     /// An entry pointing at the page holding `pa` (its offset within the page is dropped) with
     /// exactly `flags`: V is not added.
+    #[inline]
     pub const fn new(pa: PhysAddr, flags: PteFlags) -> Pte {
         Pte::from_ppn(pa.ppn(), flags)
     }
 
     /// An entry pointing at page `ppn` with exactly `flags`.
+    #[inline]
     pub const fn from_ppn(ppn: Ppn, flags: PteFlags) -> Pte {
         Pte(((ppn.as_usize() as u64) << FLAG_BITS) | flags.bits())
     }
 
     /// The entry whose raw encoding is `bits`, as read from a table page.
+    #[inline]
     pub const fn from_bits(bits: u64) -> Pte {
         Pte(bits)
     }
 
     /// The raw encoding, as stored in a table page.
+    #[inline]
     pub const fn bits(self) -> u64 {
         self.0
     }
 
     /// The flag bits.
+    #[inline]
     pub const fn flags(self) -> PteFlags {
         PteFlags::from_bits_truncate(self.0)
     }
 
     /// The page number the entry points at.
+    #[inline]
     pub const fn ppn(self) -> Ppn {
         match Ppn::new(((self.0 & PPN_MASK) >> FLAG_BITS) as usize) {
             Some(p) => p,
@@ -86,26 +92,31 @@ impl Pte {
     }
 
     /// The physical address of the page (or next table) the entry points at.
+    #[inline]
     pub const fn pa(self) -> PhysAddr {
         self.ppn().addr()
     }
 
     /// The same page with `flags` in place of the old flags (V included: pass it to keep it).
+    #[inline]
     pub const fn with_flags(self, flags: PteFlags) -> Pte {
         Pte((self.0 & !PteFlags::all().bits()) | flags.bits())
     }
 
     /// True when V is set.
+    #[inline]
     pub const fn is_valid(self) -> bool {
         self.flags().contains(PteFlags::V)
     }
 
     /// True when the entry is valid and maps a page (any of R, W, X set).
+    #[inline]
     pub const fn is_leaf(self) -> bool {
         self.is_valid() && self.flags().intersects(PteFlags::RWX)
     }
 
     /// True when the entry is valid and points at a next-level table (R, W, X clear).
+    #[inline]
     pub const fn is_table(self) -> bool {
         self.is_valid() && !self.flags().intersects(PteFlags::RWX)
     }
@@ -119,6 +130,7 @@ impl fmt::Debug for Pte {
 
 /// The `satp` value selecting Sv39 translation (MODE = 8) with the root table at `root`,
 /// ASID 0.
+#[inline]
 pub const fn satp(root: PhysAddr) -> usize {
     (8 << 60) | (root.as_usize() >> PAGE_SHIFT)
 }

@@ -17,6 +17,7 @@ pub struct VaRange {
 
 impl VaRange {
     /// `[start, end)`, or `None` unless both are page-aligned and `start <= end <= MAXVA`.
+    #[inline]
     pub const fn new(start: usize, end: usize) -> Option<VaRange> {
         if is_page_aligned(start) && is_page_aligned(end) && start <= end && end <= MAXVA {
             Some(VaRange { start, end })
@@ -26,41 +27,49 @@ impl VaRange {
     }
 
     /// Every address a page table can map: `[0, MAXVA)`.
+    #[inline]
     pub const fn all() -> VaRange {
         VaRange { start: 0, end: MAXVA }
     }
 
     /// `[page of va, MAXVA)`: from the page holding `va` to the top.
+    #[inline]
     pub const fn from_va(va: VirtAddr) -> VaRange {
         VaRange { start: va.page_down().as_usize(), end: MAXVA }
     }
 
     /// First address (page-aligned; equal to `end()` when empty).
+    #[inline]
     pub const fn start(&self) -> usize {
         self.start
     }
 
     /// One past the last address (page-aligned, at most [`MAXVA`]).
+    #[inline]
     pub const fn end(&self) -> usize {
         self.end
     }
 
     /// True when the range holds no page.
+    #[inline]
     pub const fn is_empty(&self) -> bool {
         self.start == self.end
     }
 
     /// Number of pages in the range.
+    #[inline]
     pub const fn pages(&self) -> usize {
         (self.end - self.start) / crate::addr::PAGE_SIZE
     }
 
     /// True when `va` lies in the range.
+    #[inline]
     pub const fn contains(&self, va: VirtAddr) -> bool {
         self.start <= va.as_usize() && va.as_usize() < self.end
     }
 
     /// The common part of the two ranges (empty, at the larger start, when they do not meet).
+    #[inline]
     pub fn intersection(&self, other: &VaRange) -> VaRange {
         let start = self.start.max(other.start);
         VaRange { start, end: self.end.min(other.end).max(start) }

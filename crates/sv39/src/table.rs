@@ -96,7 +96,7 @@ impl PageTable {
     }
 
     /// Like `find`, but allocates missing tables; `None` only when allocation fails.
-    fn find_or_alloc<M: TableMemory + ?Sized>(&self, mem: &mut M, va: VirtAddr) -> Option<Slot> {
+    pub(crate) fn find_or_alloc<M: TableMemory + ?Sized>(&self, mem: &mut M, va: VirtAddr) -> Option<Slot> {
         let mut table = self.root;
         for level in (1..LEVELS).rev() {
             let index = va.table_index(level);

@@ -255,3 +255,64 @@ fn satp_names_the_root() {
     assert_eq!(PageTable::from_root(pt.root()), pt);
     assert_eq!(pt.free_tables(&mut mem), 0);
 }
+
+/// `copy_leaves` copies exactly the valid leaves of the range, as `f` transforms them, into
+/// the same addresses of the child, across 2 MiB and 1 GiB boundaries, writes back the
+/// parent's entries `f` changed, skips the leaves `f` declines, and allocates the child's
+/// level-0 tables only for populated blocks.
+#[test]
+fn copy_leaves_copies_and_transforms() {
+    let (mut mem, parent) = setup();
+    let pages = [0x1000, 0x2000, MIB2 - 0x1000, MIB2, MIB2 + 0x5000, GIB + 0x3000, 3 * GIB - 0x1000];
+    for (k, &v) in pages.iter().enumerate() {
+        parent.map(&mut mem, va(v), pa(0x9000_0000 + k * 0x1000), URW).unwrap();
+    }
+    let child = PageTable::new(&mut mem).unwrap();
+    let before = mem.live_tables();
+    let mut seen = Vec::new();
+    parent
+        .copy_leaves(&mut mem, &child, range(0x2000, 3 * GIB - 0x1000), |v, pte| {
+            seen.push(v.as_usize());
+            *pte = pte.with_flags(pte.flags() - PteFlags::W);
+            (v.as_usize() != MIB2).then_some(*pte)
+        })
+        .unwrap();
+    assert_eq!(seen, [0x2000, MIB2 - 0x1000, MIB2, MIB2 + 0x5000, GIB + 0x3000], "leaves visited in order");
+    // Parent: W cleared inside the range only.
+    for &v in &pages {
+        let f = parent.lookup(&mem, va(v)).unwrap().flags();
+        let inside = (0x2000..3 * GIB - 0x1000).contains(&v);
+        assert_eq!(f.contains(PteFlags::W), !inside, "parent's W at {v:#x}");
+    }
+    let copied: Vec<(usize, usize)> = all_leaves(&mem, &child, range(0, 4 * GIB));
+    let expect: Vec<(usize, usize)> = pages
+        .iter()
+        .enumerate()
+        .filter(|&(_, &v)| (0x2000..3 * GIB - 0x1000).contains(&v) && v != MIB2)
+        .map(|(k, &v)| (v, 0x9000_0000 + k * 0x1000))
+        .collect();
+    assert_eq!(copied, expect, "the child holds the accepted leaves at the same addresses");
+    assert!(child.leaves(&mem, range(0, 4 * GIB)).all(|(_, p)| !p.flags().contains(PteFlags::W)));
+    // Child tables: level 1 for GiB 0 and GiB 1, level 0 for blocks 0, 1 and GiB 1's first.
+    assert_eq!(mem.live_tables() - before, 5, "tables allocated for the child");
+}
+
+/// `copy_leaves` out of table pages fails with OutOfMemory, having copied the blocks before.
+#[test]
+fn copy_leaves_out_of_memory() {
+    let (mut mem, parent) = setup();
+    for v in [0x1000, GIB + 0x1000] {
+        parent.map(&mut mem, va(v), pa(0x9000_0000), URW).unwrap();
+    }
+    let child = PageTable::new(&mut mem).unwrap();
+    // Room for the child's two tables under GiB 0, not for GiB 1's.
+    mem.set_limit(Some(mem.live_tables() + 2));
+    let mut calls = 0;
+    let r = parent.copy_leaves(&mut mem, &child, range(0, 2 * GIB), |_, pte| {
+        calls += 1;
+        Some(*pte)
+    });
+    assert_eq!(r, Err(MapError::OutOfMemory));
+    assert_eq!(calls, 1, "f is not called for the leaf whose block could not be copied");
+    assert_eq!(all_leaves(&mem, &child, range(0, 2 * GIB)), [(0x1000, 0x9000_0000)]);
+}

@@ -5,5 +5,6 @@ pub mod cpu;
 pub mod csr;
 pub mod start;
 pub mod switch;
+pub mod tlb;
 pub mod trampoline;
 pub mod trap;

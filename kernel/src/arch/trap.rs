@@ -156,9 +156,19 @@ fn fault_name(scause: usize) -> &'static str {
     }
 }
 
+/// The cause a process is killed for when its page fault found no memory.
+fn oom_name(scause: usize) -> &'static str {
+    match scause {
+        EXC_INSTRUCTION_PAGE_FAULT => "out of memory at an instruction page fault",
+        EXC_LOAD_PAGE_FAULT => "out of memory at a load page fault",
+        _ => "out of memory at a store page fault",
+    }
+}
+
 /// Entered from `uservec` (on the process's kernel stack, kernel page table).
 extern "C" fn user_trap() -> ! {
     assert!(csr::sstatus() & csr::SSTATUS_SPP == 0, "user_trap: not from user mode");
+    super::tlb::left_user();
     init_hart(); // later traps come from kernel mode
     let p = proc::current();
     let epc = csr::sepc();
@@ -185,12 +195,16 @@ extern "C" fn user_trap() -> ! {
             // A fault may read the disk and reclaim memory: like a system call, it runs with
             // interrupts on (sepc, scause and stval are saved above, before a nested kernel
             // trap could change them).
-            let handled = access.is_some_and(|a| {
+            let result = access.map(|a| {
                 csr::intr_on();
-                crate::vm::fault::handle(stval, a).is_ok()
+                crate::vm::fault::handle(stval, a)
             });
-            if !handled {
-                proc::kill_current(fault_name(scause), epc, stval);
+            match result {
+                Some(Ok(())) => {}
+                // The access was allowed, but no page could be had for it (a zero-fill, a
+                // file page or a copy-on-write copy) even after reclaim.
+                Some(Err(abi::Errno::NoMem)) => proc::kill_current(oom_name(scause), epc, stval),
+                _ => proc::kill_current(fault_name(scause), epc, stval),
             }
         }
     }
@@ -227,6 +241,7 @@ pub fn user_trap_return() -> ! {
     let f: extern "C" fn(usize) -> ! =
         // SAFETY: userret is mapped at this trampoline address and takes the satp in a0.
         unsafe { core::mem::transmute(trampoline_va(userret)) };
+    super::tlb::entering_user();
     f(satp)
 }
 

@@ -118,19 +118,6 @@ impl PageTable {
         Ok(())
     }
 
-    /// Maps the page `va` to `pa` with exactly `flags` plus V (A and D are left to the
-    /// hardware, so the D bit later tells whether the page was written).
-    ///
-    /// # Panics
-    /// If `va` is already mapped or the arguments make no valid leaf (kernel bugs).
-    pub fn map_exact(&mut self, va: VirtAddr, pa: PhysAddr, flags: PteFlags) -> Result<(), Errno> {
-        match self.tree.map(&mut Ram(()), va, pa, flags) {
-            Err(MapError::OutOfMemory) => Err(Errno::NoMem),
-            Err(e) => panic!("map_exact {va:?}: {e}"),
-            Ok(()) => Ok(()),
-        }
-    }
-
     /// Removes the mapping of the page at `va`, returning the entry it had, if any.
     pub fn unmap(&mut self, va: VirtAddr) -> Option<Pte> {
         self.tree.unmap(&mut Ram(()), va)
@@ -153,6 +140,23 @@ impl PageTable {
         f: impl FnMut(VirtAddr, &mut Pte) -> ControlFlow<B>,
     ) -> ControlFlow<(B, VaRange)> {
         self.tree.for_each_leaf_mut(&mut Ram(()), range, f)
+    }
+
+    /// Copies the valid leaves of `range` into `child` at the same addresses, as `f`
+    /// transforms them (`f` may change this table's entry and returns the child's, or `None`):
+    /// fork's copy, one child table walk per 2 MiB (`sv39::PageTable::copy_leaves`). Fails
+    /// [NoMem] when a child table cannot be allocated, the blocks before it copied.
+    pub fn copy_leaves(
+        &mut self,
+        child: &mut PageTable,
+        range: VaRange,
+        f: impl FnMut(VirtAddr, &mut Pte) -> Option<Pte>,
+    ) -> Result<(), Errno> {
+        match self.tree.copy_leaves(&mut Ram(()), &child.tree, range, f) {
+            Ok(()) => Ok(()),
+            Err(MapError::OutOfMemory) => Err(Errno::NoMem),
+            Err(e) => panic!("copy_leaves: {e}"),
+        }
     }
 
     /// `for_each_leaf_mut` over all of `range`, with a visitor that never stops.

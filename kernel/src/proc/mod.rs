@@ -373,15 +373,14 @@ pub fn fork() -> Result<i32, Errno> {
     let child = alloc_proc()?;
     // SAFETY: the child cannot run yet; the parent is us.
     let (cp, pp) = unsafe { (child.private(), parent.private()) };
-    let copy = pp.vm.borrow().as_ref().expect("fork: parent has no space").duplicate(cp.trapframe.get());
-    let new_vm = match copy {
-        Ok(vm) => vm,
-        Err(e) => {
-            free_proc(child);
-            return Err(e);
-        }
-    };
-    drop(set_vm(child, cp, Some(new_vm)));
+    // The child's space is installed while the parent's is still locked, so a walk over
+    // every process's space (`vm::truncate`) that finds the parent's unlocked also finds
+    // the child's.
+    let parent_vm = pp.vm.borrow().clone().expect("fork: parent has no space");
+    if let Err(e) = parent_vm.duplicate(cp.trapframe.get(), |vm| drop(set_vm(child, cp, Some(vm)))) {
+        free_proc(child);
+        return Err(e);
+    }
     let mut ctf = with_trapframe(|tf| *tf);
     ctf.regs[TrapFrame::A0] = 0;
     // SAFETY: the child's trap frame page is live, ours alone while it cannot run.
@@ -565,6 +564,25 @@ pub fn for_each_idle_vm(mut f: impl FnMut(&Vm) -> bool) {
         drop(vm);
         if !go_on {
             break;
+        }
+    }
+}
+
+/// Calls `f` with a handle on the address space of every process that has one (the caller's
+/// included, processes being created by fork too, zombies not: their space is torn down).
+/// No lock is held while `f` runs, so it may sleep (lock the `Vm`). For truncation of a
+/// mapped file (`vm::truncate`).
+pub fn for_each_vm(mut f: impl FnMut(Arc<Vm>)) {
+    for p in PROCS.iter() {
+        let vm = {
+            let g = p.lock.lock();
+            if matches!(g.state, State::Unused | State::Zombie) {
+                continue;
+            }
+            g.vm.clone()
+        };
+        if let Some(vm) = vm {
+            f(vm);
         }
     }
 }

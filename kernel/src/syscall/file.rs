@@ -145,7 +145,7 @@ pub fn sys_open() -> Result<usize, Errno> {
     let path = arg_path(0, &mut buf)?;
     let flags = arg_i32(1) as u32 as usize;
     let fd = free_fd()?;
-    let (ip, typ, major) = in_transaction(|| {
+    let (ip, typ, major, had_bytes) = in_transaction(|| {
         let ip = if flags & O_CREATE != 0 { fs::create(path, T_FILE, 0, 0)? } else { fs::namei(path)? };
         let mut g = ip.lock();
         let typ = g.file_type();
@@ -155,13 +155,20 @@ pub fn sys_open() -> Result<usize, Errno> {
         if typ == T_DIR && flags != O_RDONLY {
             return Err(Errno::IsDir);
         }
+        let mut had_bytes = false;
         if typ == T_FILE && flags & O_TRUNC != 0 {
+            had_bytes = g.size() > 0;
             g.truncate();
         }
         let major = g.major();
         drop(g);
-        Ok((ip, typ, major))
+        Ok((ip, typ, major, had_bytes))
     })?;
+    if had_bytes {
+        // Pages past the new end leave every mapping of the file (no lock may be held here:
+        // address-space locks come before inode locks and transactions).
+        crate::vm::truncate::truncate_mappings(&ip);
+    }
     let readable = flags & O_WRONLY == 0;
     let writable = flags & (O_WRONLY | O_RDWR) != 0;
     let f = File::from_inode(ip, typ, major, readable, writable);

@@ -2,7 +2,10 @@
 //! private anonymous pages are allocated zeroed; shared pages (file or anonymous) come from the
 //! object's page cache and are mapped as is, so every sharer sees every store; private file
 //! pages map the cached file page read-only until the first store, which gives the process its
-//! own copy (copy-on-write). A fault the mapping does not allow (wrong permission, PROT_NONE,
+//! own copy (copy-on-write). After fork, every private page (heap, stack, data, private
+//! mappings) is shared read-only by parent and child; a store to such a page, in a mapping or
+//! the heap, is decided by [`write_fault_on_present`]: copy the page, or, when no one else
+//! holds the frame any more, just make it writable. A fault the mapping does not allow (wrong permission, PROT_NONE,
 //! a whole page past end-of-file) is an error, and the trap handler kills the process.
 //!
 //! Two things make file faults cheap. A page already cached is mapped without any sleep lock,
@@ -66,8 +69,9 @@ fn needed(access: Access) -> PteFlags {
 }
 
 /// Supplies the page at `page_va` of a mapping of `space` for an access of kind `access`:
-/// maps it when absent, or gives a private file mapping its own copy of a cached page it maps
-/// read-only (a store). A page already present with the needed permission is left alone.
+/// maps it when absent; a store to a page present read-only in a writable mapping goes to
+/// [`write_fault_on_present`] (copy-on-write). A page already present with the needed
+/// permission is left alone.
 /// Fails [Fault] when no mapping covers `page_va` or the access is not allowed.
 pub(super) fn fault_vma(space: &mut AddressSpace, page_va: usize, access: Access) -> Result<(), Errno> {
     let AddressSpace { pt, vmas, .. } = space;
@@ -82,24 +86,18 @@ pub(super) fn fault_vma(space: &mut AddressSpace, page_va: usize, access: Access
         if pte.flags().contains(needed(access)) {
             return Ok(()); // resolved already (MAP_POPULATE over fault-around pages)
         }
-        // Present without W in a writable mapping: a private mapping's cached file page
-        // (or one shared with a parent at fork), to be copied at this store.
-        if vma.share != Share::Private {
+        // Present without the permission the mapping grants: only a store can be that (a
+        // present user page is always readable), to a page mapped read-only on purpose.
+        if access != Access::Write {
             return Err(Errno::Fault);
         }
-        // mprotect (vm/protect.rs) leaves present private pages read-only when it adds
-        // PROT_WRITE: a frame no one else holds (never a cached page: the cache holds it
-        // too) just becomes writable; a shared one is copied below, file or anonymous.
-        if frame::refcount(pte.pa()) == 1 {
-            pt.update(page, false, |p| p.with_flags(p.flags() | PteFlags::W | PteFlags::A | PteFlags::D));
-            return Ok(());
-        }
-        frame::share(pte.pa()); // our reference while copying
-        if matches!(vma.backing, Backing::File { .. }) {
-            FILE_FAULTS.fetch_add(1, Ordering::Relaxed);
-            stats::COPY_FAULTS.fetch_add(1, Ordering::Relaxed);
-        }
-        return copy_into_new(pt, page, flags, pte.pa());
+        let cached = match &vma.backing {
+            Backing::File { file: obj @ MapObject::File(_), offset } => {
+                obj.cache().map(|c| (c, (offset + (page_va - vma.range().start()) as u64) / PGSIZE as u64))
+            }
+            _ => None,
+        };
+        return write_fault_on_present(pt, page, pte, flags, vma.share, cached);
     }
     let Backing::File { file: obj, offset } = &vma.backing else {
         let pa = frame::alloc().ok_or(Errno::NoMem)?;
@@ -123,6 +121,56 @@ pub(super) fn fault_vma(space: &mut AddressSpace, page_va: usize, access: Access
         map_around(pt, vma, page_va, map_flags);
     }
     Ok(())
+}
+
+/// The one decision for a store to a page that is present but mapped without W in a region
+/// whose protection allows stores (`flags`, the region's PTE bits with W): the heap
+/// (`AddressSpace::fault_in_once`) and every mapping (`fault_vma`) come here, and so do the
+/// kernel's own stores into user memory (`Vm::copy_out` translates for `Access::Write`). A
+/// page is in that state when:
+///
+/// - it belongs to a shared mapping (a protection change left it read-only): every sharer
+///   stores into the same frame, so W is simply set (the hardware's D bit records the store);
+/// - it is a private file mapping's view of the page cache's own frame (`cached` names the
+///   cache and page index): the cache holds a reference, and other mappings and `read` see
+///   the frame, so the process always gets a copy, however few references there are;
+/// - it is a private page shared copy-on-write since a fork (or an mprotect left it
+///   read-only): when the frame has other references (another process maps it) the process
+///   gets a copy (`COW_FAULTS`); when this PTE holds the only reference (the other sides
+///   exited, exec'd or copied already), nobody else can see the frame and nobody can take a
+///   new reference to it without holding one, so W (and A, D) is set in place and nothing is
+///   copied. The reference count is read with Acquire, which pairs with the Release of the
+///   other holders' `frame::free` (as `Arc::get_mut` does): their last reads of the frame
+///   happen before this process's stores.
+///
+/// Fails [NoMem] when a copy cannot be allocated (the caller reclaims and retries).
+pub(super) fn write_fault_on_present(
+    pt: &mut PageTable,
+    page: VirtAddr,
+    pte: Pte,
+    flags: PteFlags,
+    share: Share,
+    cached: Option<(&super::pagecache::PageCache, u64)>,
+) -> Result<(), Errno> {
+    let pa = pte.pa();
+    if share == Share::Shared {
+        let d = pte.flags() & PteFlags::D;
+        pt.update(page, false, |_| Pte::new(pa, flags | d | PteFlags::V | PteFlags::A));
+        return Ok(());
+    }
+    if cached.is_some_and(|(cache, index)| cache.holds(index, pa)) {
+        frame::share(pa); // our reference while copying
+        FILE_FAULTS.fetch_add(1, Ordering::Relaxed);
+        stats::COPY_FAULTS.fetch_add(1, Ordering::Relaxed);
+        return copy_into_new(pt, page, flags, pa);
+    }
+    if frame::refcount(pa) == 1 {
+        pt.update(page, false, |_| Pte::new(pa, flags | PteFlags::V | PteFlags::A | PteFlags::D));
+        return Ok(());
+    }
+    frame::share(pa); // our reference while copying
+    stats::COW_FAULTS.fetch_add(1, Ordering::Relaxed);
+    copy_into_new(pt, page, flags, pa)
 }
 
 /// The page at `index` of the mapping's object with a reference for the caller: for a file,

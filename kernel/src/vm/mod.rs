@@ -3,10 +3,10 @@
 //! `fault` (what a page fault maps), `mmap` (mmap, munmap and the shared unmap path),
 //! `pagecache` (the pages of one file, owned by its inode), `anon` (shared anonymous memory),
 //! `fileio` (what mappings need from the file system), `reclaim` (freeing file pages when
-//! memory runs out), `stats` (counters and read-only views for `kstat`, `vmmaps` and Ctrl-P),
-//! `protect` (mprotect, and the range checks it shares with msync and madvise), `msync`
-//! (write-back and invalidation of a range), `advice` (madvise, and the advice's effect on
-//! readahead and fault-around).
+//! memory runs out), `truncate` (a mapped file cut by O_TRUNC), `stats` (counters and
+//! read-only views for `kstat`, `vmmaps` and Ctrl-P), `protect` (mprotect, and the range
+//! checks it shares with msync and madvise), `msync` (write-back and invalidation of a
+//! range), `advice` (madvise, and the advice's effect on readahead and fault-around).
 //!
 //! No unsafe code lives here: raw memory is reached through `mm` (page copies in `mm::page`,
 //! page-table entries in `mm::pagetable`).
@@ -23,6 +23,7 @@ mod protect;
 pub mod reclaim;
 pub mod space;
 pub mod stats;
+pub mod truncate;
 #[allow(clippy::module_inception)]
 mod vm;
 

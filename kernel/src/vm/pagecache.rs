@@ -247,7 +247,8 @@ impl PageCache {
     /// The file was cut to `size` bytes. Called with the inode locked. Cached pages wholly
     /// past the new end that no one else references are dropped; the others (still mapped)
     /// are zeroed from the new end on and marked clean, so mappings read zeros there and
-    /// write-back, clamped to the file's size, never resurrects old bytes.
+    /// write-back, clamped to the file's size, never resurrects old bytes, until
+    /// `vm::truncate` has unmapped them everywhere and `drop_past_end` drops them.
     pub fn truncate(&self, size: u64) {
         self.set_size(size);
         let first_gone = size / PGSIZE as u64;
@@ -275,6 +276,40 @@ impl PageCache {
         stats::cache_pages_dropped(dropped.iter().map(|_| false));
         stats::FILE_PAGES.fetch_sub(dropped.len() as u64, Ordering::Relaxed);
         for pa in dropped {
+            frame::free(pa);
+        }
+    }
+
+    /// Drops the cached pages wholly past end-of-file that only the cache references, dirty
+    /// or not (nothing past the end is ever written back), and zeroes and cleans any other
+    /// (a `read` copying it right now), so it can never show old bytes if the file grows
+    /// again. Called with the inode locked, after truncation removed those pages from every
+    /// mapping (`vm::truncate`).
+    pub fn drop_past_end(&self) {
+        let first_gone = self.size().div_ceil(PGSIZE as u64);
+        let mut dropped: Vec<(PhysAddr, bool)> = Vec::new();
+        let mut dirty_cleared = 0u64;
+        let mut pages = self.pages.lock();
+        pages.map.retain(|&index, p| {
+            if index < first_gone {
+                return true;
+            }
+            if frame::refcount(p.pa) == 1 {
+                dropped.push((p.pa, p.dirty));
+                return false;
+            }
+            crate::mm::page::zero_from(p.pa, 0);
+            dirty_cleared += u64::from(p.dirty);
+            p.dirty = false;
+            true
+        });
+        drop(pages);
+        for _ in 0..dirty_cleared {
+            stats::cache_dirty_changed(true, false);
+        }
+        stats::cache_pages_dropped(dropped.iter().map(|&(_, dirty)| dirty));
+        stats::FILE_PAGES.fetch_sub(dropped.len() as u64, Ordering::Relaxed);
+        for (pa, _) in dropped {
             frame::free(pa);
         }
     }

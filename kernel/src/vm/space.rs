@@ -131,16 +131,22 @@ impl AddressSpace {
         });
     }
 
-    /// Every present user page, in address order. Only the ranges that can hold user pages
-    /// are walked (`user_ranges`), so a small process does not pay for scanning empty tables.
-    /// Every leaf there is a user page, with or without U: a present page of a `PROT_NONE`
-    /// mapping has U clear (`vm::protect`) and must still be copied or shared at fork.
-    pub fn user_pages(&self) -> impl Iterator<Item = (VirtAddr, Pte)> + '_ {
-        user_ranges(self.brk, &self.vmas).flat_map(move |r| self.pt.leaves(r))
-    }
-
-    /// A copy of this space for a forked child whose trap frame page is `trapframe`: every
-    /// present user page is copied; absent (lazy) pages stay absent.
+    /// A copy of this space for a forked child whose trap frame page is `trapframe`, sharing
+    /// every present page: the child maps the very same frames (a reference each) and no page
+    /// is copied, so fork costs what walking the page tables costs. Pages of shared mappings
+    /// stay writable in both. Every private page (heap, stack, the image's data, private
+    /// mappings) becomes read-only in BOTH spaces: the first store by either side copies it,
+    /// or just makes it writable again when the other side no longer holds it
+    /// (`fault::write_fault_on_present`). The parent's dirty, writable pages lose only W: their
+    /// bytes stay in the frame both now map.
+    ///
+    /// TLB: the parent is the current process, in the kernel on this hart, so no hart runs it
+    /// in user mode now; the trampoline flushes the TLB (`sfence.vma`) when it switches back to
+    /// the user page table, so no stale writable entry survives this call.
+    ///
+    /// Fails [NoMem] when the child's tables cannot be allocated; the child's half-built space
+    /// is then dropped (dropping every reference it took) and the parent keeps all its pages,
+    /// some now read-only, which its next store resolves without copying (refcount 1).
     pub fn duplicate(&mut self, trapframe: PhysAddr) -> Result<AddressSpace, Errno> {
         // The child's copy of the VMAs comes from the kernel heap, which a user with many
         // mappings must not be able to exhaust (that would panic the kernel).
@@ -152,26 +158,29 @@ impl AddressSpace {
         child.heap_start = self.heap_start;
         child.brk = self.brk;
         child.vmas = self.vmas.clone();
-        for (va, pte) in self.user_pages() {
-            // Shared pages stay shared: the child maps the very same frame. So do read-only
-            // pages of private mappings (cached file pages not yet copied, pages of a
-            // read-only mapping): nobody can store to them without copying first.
-            let in_vma = self.vmas.find(va.as_usize()).map(|v| v.share);
-            if in_vma == Some(Share::Shared) || (in_vma.is_some() && !pte.flags().contains(PteFlags::W)) {
-                frame::share(pte.pa());
-                let flags = pte.flags() & !PteFlags::D;
-                if let Err(e) = child.pt.map_exact(va, pte.pa(), flags) {
-                    frame::free(pte.pa());
-                    return Err(e); // dropping `child` frees what it has
-                }
-                continue;
-            }
-            let page = frame::alloc().ok_or(Errno::NoMem)?;
-            crate::mm::page::copy_page(page, pte.pa());
-            let flags = pte.flags() & (PteFlags::R | PteFlags::W | PteFlags::X | PteFlags::U);
-            if let Err(e) = child.pt.map(va, page, PGSIZE, flags) {
-                frame::free(page);
-                return Err(e);
+        let AddressSpace { pt, vmas, brk, .. } = self;
+        let heap_top = page_round_up(*brk);
+        for range in user_ranges(*brk, vmas) {
+            // Below the break lie the image, stack and heap, all private; above it each range
+            // is one mapping.
+            let shared = range.start() >= heap_top
+                && vmas.find(range.start()).is_some_and(|v| v.share == Share::Shared);
+            // Pages past the end of a mapped file are not copied: a truncation that set the
+            // size is removing them from every space (`vm::truncate`), this one included.
+            for part in inside_files(range, vmas) {
+                // Each present page: one more reference to its frame, for the child's entry.
+                // Should the child's tables run out, its drop releases what it took.
+                // Every leaf of a user range is a user page, with or without U: a present page
+                // of a `PROT_NONE` mapping has U clear (`vm::protect`) and is shared too.
+                pt.copy_leaves(&mut child.pt, part, |_, pte| {
+                    let f = pte.flags();
+                    frame::share(pte.pa());
+                    if shared {
+                        return Some(pte.with_flags(f - PteFlags::D)); // the child's stores set its D
+                    }
+                    *pte = pte.with_flags(f - PteFlags::W);
+                    Some(*pte)
+                })?;
             }
         }
         Ok(child)
@@ -196,8 +205,22 @@ impl AddressSpace {
         let page_va = page_round_down(va);
         // The heap and the mappings never overlap (mmap and sbrk keep them apart).
         if va >= self.heap_start && va < self.brk {
-            if self.pt.lookup(addr::va(page_va)).is_some() {
-                return Err(Errno::Fault); // present, so the access itself is not allowed
+            if let Some(pte) = self.pt.lookup(addr::va(page_va)) {
+                // Present: a store to a page fork left shared read-only is copy-on-write;
+                // any other access the page does not allow is not allowed at all.
+                if access == Access::Write && !pte.flags().contains(PteFlags::W) {
+                    let heap = PteFlags::R | PteFlags::W | PteFlags::U;
+                    let page = addr::va(page_va);
+                    return super::fault::write_fault_on_present(
+                        &mut self.pt,
+                        page,
+                        pte,
+                        heap,
+                        Share::Private,
+                        None,
+                    );
+                }
+                return Err(Errno::Fault);
             }
             return self.alloc_range(page_va, page_va + PGSIZE, PteFlags::R | PteFlags::W);
         }
@@ -287,6 +310,41 @@ impl AddressSpace {
         let pte = self.pt.lookup(page_va)?;
         pte.flags().contains(PteFlags::U).then(|| pte.pa())
     }
+}
+
+/// The parts of `range` that lie outside the pages wholly past the end of a mapped file (all
+/// of it, unless a file mapping in it reaches past its file's end), in address order.
+fn inside_files(range: VaRange, vmas: &VmaSet<MapObject>) -> impl Iterator<Item = VaRange> + '_ {
+    let (start, end) = (range.start(), range.end());
+    let holes = VirtRange::new(start, end)
+        .into_iter()
+        .flat_map(move |r| vmas.iter_overlapping(r))
+        .filter_map(move |v| VaRange::new(end_of_file(v).max(start), v.range().end().min(end)))
+        .filter(|h| !h.is_empty());
+    let mut pos = start;
+    holes.map(Some).chain(core::iter::once(None)).filter_map(move |hole| {
+        let part = match hole {
+            Some(h) => {
+                let before = VaRange::new(pos, h.start());
+                pos = h.end();
+                before
+            }
+            None => VaRange::new(pos, end),
+        };
+        part.filter(|p| !p.is_empty())
+    })
+}
+
+/// The address in `vma` where the pages wholly past the end of its file begin (its end if
+/// the file covers it; `usize::MAX` for anything but a file mapping).
+fn end_of_file(vma: &vmspace::Vma<MapObject>) -> usize {
+    let vmspace::Backing::File { file: obj @ MapObject::File(_), offset } = &vma.backing else {
+        return usize::MAX;
+    };
+    let Some(cache) = obj.cache() else { return usize::MAX };
+    let inside = cache.size().div_ceil(PGSIZE as u64).saturating_sub(offset / PGSIZE as u64);
+    let range = vma.range();
+    range.start() + (inside.min(range.pages() as u64) as usize) * PGSIZE
 }
 
 /// The ranges of an address space whose break is `brk` and whose mappings are `vmas` that can

@@ -24,6 +24,9 @@ pub static FILE_PAGES: AtomicU64 = AtomicU64::new(0);
 pub static CACHE_FILLS: AtomicU64 = AtomicU64::new(0);
 /// Faults on private file mappings, resolved by copying the cached page.
 pub static COPY_FAULTS: AtomicU64 = AtomicU64::new(0);
+/// Stores to a private page shared copy-on-write (after fork) that other processes still
+/// held, resolved by copying the page (`vm::fault::write_fault_on_present`).
+pub static COW_FAULTS: AtomicU64 = AtomicU64::new(0);
 /// Faults on shared mappings, resolved by mapping the cached page itself.
 pub static SHARED_FAULTS: AtomicU64 = AtomicU64::new(0);
 
@@ -75,6 +78,7 @@ pub fn counter(id: usize) -> Option<u64> {
         kstat::PAGES_RECLAIMED => super::reclaim::PAGES_RECLAIMED.load(Relaxed),
         kstat::PAGES_CLEANED => super::reclaim::PAGES_CLEANED.load(Relaxed),
         kstat::FILE_PAGES => FILE_PAGES.load(Relaxed),
+        kstat::COW_FAULTS => COW_FAULTS.load(Relaxed),
         _ => return None,
     })
 }

@@ -132,10 +132,14 @@ impl Vm {
         self.lock().sbrk(delta, lazy)
     }
 
-    /// A copy of this space for a forked child whose trap frame page is `trapframe`.
-    pub fn duplicate(&self, trapframe: PhysAddr) -> Result<Arc<Vm>, Errno> {
-        let child = self.lock().duplicate(trapframe)?;
-        Vm::wrap(child)
+    /// A copy of this space for a forked child whose trap frame page is `trapframe` (every
+    /// private page shared copy-on-write, see `AddressSpace::duplicate`), handed to
+    /// `install` while this space is still locked.
+    pub fn duplicate(&self, trapframe: PhysAddr, install: impl FnOnce(Arc<Vm>)) -> Result<(), Errno> {
+        let mut s = self.lock();
+        let child = Vm::wrap(s.duplicate(trapframe)?)?;
+        install(child);
+        Ok(())
     }
 
     /// Removes every mapping (writing dirty shared pages back) and marks the space torn down:

@@ -13,7 +13,8 @@
 //! `vmstat N COUNT` stops after COUNT rows. In the rows, `free`, `cache` and `dirty` are the
 //! values at that moment (pages); the other columns are events since the previous row (the
 //! first row: since boot): `anon` zero-fill faults, `filef` page-cache faults, of which
-//! `copy` private copies and `shrd` shared maps, `fills` pages read into the cache (misses),
+//! `copy` private copies and `shrd` shared maps, `cow` copy-on-write copies of pages
+//! shared since a fork, `fills` pages read into the cache (misses),
 //! `wback` pages written back, `dread`/`dwrit` disk blocks read and written. A counter the
 //! kernel does not report shows as `?`.
 #![no_std]
@@ -35,6 +36,7 @@ const LONG: &[(usize, &str)] = &[
     (kstat::FILE_FAULTS, "page-cache faults"),
     (kstat::COPY_FAULTS, "private copy faults"),
     (kstat::SHARED_FAULTS, "shared map faults"),
+    (kstat::COW_FAULTS, "copy-on-write faults"),
     (kstat::CACHE_FILLS, "page-cache fills"),
     (kstat::PAGES_WRITTEN_BACK, "pages written back"),
     (kstat::PAGES_RECLAIMED, "pages reclaimed"),
@@ -52,6 +54,7 @@ const COLUMNS: &[(usize, &str, bool)] = &[
     (kstat::FILE_FAULTS, "filef", true),
     (kstat::COPY_FAULTS, "copy", true),
     (kstat::SHARED_FAULTS, "shrd", true),
+    (kstat::COW_FAULTS, "cow", true),
     (kstat::CACHE_FILLS, "fills", true),
     (kstat::PAGES_WRITTEN_BACK, "wback", true),
     (kstat::DISK_READS, "dread", true),

@@ -25,6 +25,7 @@ mod util;
 mod advise;
 mod args;
 mod big;
+mod cow;
 mod faults;
 mod files;
 mod layout;
@@ -33,6 +34,7 @@ mod msync;
 mod observe;
 mod protect;
 mod sharing;
+mod trunc;
 mod writeback;
 
 use ulib::io::Bstr;
@@ -63,6 +65,19 @@ static CASES: &[Case] = &[
     case("concurrent", sharing::concurrent_faults),
     case("parentunmap", sharing::parent_unmaps),
     case("churn", sharing::churn),
+    case("cowprivate", cow::private_both_ways),
+    case("cowthree", cow::three_sharers),
+    case("cowafterexit", cow::after_exit),
+    case("cowread", cow::read_into_shared),
+    case("cowexec", cow::fork_exec),
+    case("cowoom", cow::copy_oom),
+    case("forkoom", cow::fork_oom),
+    case("truncself", trunc::own_mappings),
+    case("trunccache", trunc::cache_pages),
+    case("truncother", trunc::other_process),
+    case("truncspin", trunc::spinning_reader),
+    case("truncwriteback", trunc::no_write_back),
+    case("truncgrow", trunc::grows_again),
     case("munmapkills", faults::munmap_kills),
     case("rostore", faults::store_to_readonly),
     case("protnone", faults::prot_none),
