@@ -4,9 +4,9 @@
 //!
 //! A buffer is handed out as a [`Buf`] guard (locked, contents valid); dropping the guard
 //! releases it. The log pins buffers it has recorded ([`pin`]) so they stay cached until the
-//! commit installs them. This module only moves whole blocks between the disk and memory; it
-//! knows nothing of the log, inodes or the on-disk layout, and must not write a block to disk
-//! on its own (only the log decides when a modified block reaches the disk).
+//! commit installs them. This module only reads whole blocks from the disk; it knows nothing
+//! of the log, inodes or the on-disk layout, and never writes a block to disk (only the log
+//! does, when it commits: it copies pinned buffers into its own requests).
 //!
 //! Locking: `CACHE` (spinlock) guards which block each slot holds, its reference count and its
 //! age; a slot's contents are guarded by its sleep lock in `DATA`. Whoever holds a reference
@@ -157,11 +157,6 @@ pub fn read_for_overwrite(blockno: u32) -> Buf {
     let mut data = DATA[slot].lock();
     data.holds = Some(blockno);
     Buf { slot, blockno, data: Some(data) }
-}
-
-/// Writes the buffer's contents to its home block on the disk. Only the log calls this.
-pub fn write_home(b: &Buf) {
-    virtio_blk::write_block(b.blockno, b.data());
 }
 
 /// Keeps `b`'s block cached after `b` is released (the log's pending write).

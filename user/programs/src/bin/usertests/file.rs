@@ -488,3 +488,87 @@ pub fn bigfile() -> TestResult {
     fs::unlink("f_big").ctx("unlink f_big")?;
     Ok(())
 }
+
+/// A process waiting for the disk lets another run: a child counts in a shared page while
+/// the parent reads a cold 1 MiB file (eight requests of 128 KiB); the count grows during the
+/// read. On one hart that needs the parent to sleep for the disk (a polling driver keeps the
+/// hart; only a timer tick falling inside the read would let the child in). A request the
+/// device finishes before its waiter looks needs no sleep, so a round may see no progress
+/// on a loaded host: the case tries up to `ROUNDS` fresh cold files and fails only if none
+/// of them let the child run.
+pub fn disk_overlap() -> TestResult {
+    use core::sync::atomic::{AtomicU64, Ordering};
+    const SIZE: usize = 1 << 20;
+    const ROUNDS: usize = 4;
+    let data: Vec<u8> = (0..SIZE).map(|i| util::pattern(11, i)).collect();
+    // SAFETY: a fresh anonymous mapping chosen by the kernel; nothing else lies there.
+    let page = unsafe {
+        ulib::memory::mmap(
+            0,
+            4096,
+            abi::PROT_READ | abi::PROT_WRITE,
+            abi::MAP_SHARED | abi::MAP_ANONYMOUS,
+            -1,
+            0,
+        )
+    }
+    .ctx("mmap a shared page")?;
+    // SAFETY: the page is mapped read-write, shared with the child, and aligned.
+    let (count, stop) = unsafe { (&*(page as *const AtomicU64), &*((page + 8) as *const AtomicU64)) };
+    let pid = util::spawn(|| {
+        while stop.load(Ordering::Relaxed) == 0 {
+            count.fetch_add(1, Ordering::Relaxed);
+        }
+        0
+    })?;
+    // Until the child has run at least once (on one hart: until the parent gave it the CPU).
+    while count.load(Ordering::Relaxed) == 0 {
+        let _ = ulib::process::pause(1);
+    }
+    let mut result = Ok(false);
+    let mut got = vec![0u8; SIZE];
+    for round in 0..ROUNDS {
+        result = overlap_round(round, &data, &mut got, count);
+        if !matches!(result, Ok(false)) {
+            break;
+        }
+    }
+    stop.store(1, Ordering::Relaxed);
+    let status = util::wait_for(pid)?;
+    // SAFETY: the page is ours and nothing refers to it any more (the child has exited).
+    let _ = unsafe { ulib::memory::munmap(page, 4096) };
+    ensure!(status == 0, "counting child exited with {}", status);
+    ensure!(result?, "the counting process made no progress while the parent read {} cold files", ROUNDS);
+    Ok(())
+}
+
+/// One round of `disk_overlap`: writes a fresh file, lets it go cold, reads it back while
+/// the child counts; whether the count grew during the read.
+fn overlap_round(
+    round: usize,
+    data: &[u8],
+    got: &mut [u8],
+    count: &core::sync::atomic::AtomicU64,
+) -> Result<bool, String> {
+    use core::sync::atomic::Ordering;
+    let name = format!("f_overlap{}", round);
+    let fd = fs::open(&name, O_CREATE | O_WRONLY | O_TRUNC).ctx("create the file")?;
+    let w = fs::write_all(fd, data);
+    // The last reference to the inode goes, and its cached pages with it: the file is cold.
+    let _ = fs::close(fd);
+    w.ctx("write the file")?;
+    let reads = ulib::process::kstat(abi::kstat::DISK_READS).unwrap_or(0);
+    let fd = fs::open(&name, O_RDONLY).ctx("open the file")?;
+    let before = count.load(Ordering::Relaxed);
+    let n = fs::read_full(fd, got);
+    let after = count.load(Ordering::Relaxed);
+    let read_disk = ulib::process::kstat(abi::kstat::DISK_READS).unwrap_or(0) - reads;
+    let _ = fs::close(fd);
+    let _ = fs::unlink(&name);
+    let n = n.ctx("read the file")?;
+    ensure!(n == data.len(), "read {} of {} bytes", n, data.len());
+    ensure!(got == data, "{} read back differs", name);
+    let blocks = (data.len() / abi::BSIZE) as u64;
+    ensure!(read_disk >= blocks, "the read was not cold: {} disk blocks read", read_disk);
+    Ok(after > before)
+}

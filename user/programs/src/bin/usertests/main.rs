@@ -85,6 +85,7 @@ static CASES: &[Case] = &[
     case("linkunlink", file::linkunlink),
     case("manyfiles", file::manyfiles),
     case("bigfile", file::bigfile),
+    case("diskoverlap", file::disk_overlap),
     case("dirbasic", dir::basic),
     case("dirdots", dir::dots),
     case("dirfile", dir::dirfile),
