@@ -285,14 +285,14 @@ fn start(blockno: u32, write: bool, data: Data) -> Ticket {
 
 /// Starts writing `data` (a whole number of blocks) to the blocks from `blockno`.
 pub fn start_write(blockno: u32, data: Box<[u8]>) -> Ticket {
-    assert!(!data.is_empty() && data.len() % BSIZE == 0, "virtio: partial block");
+    assert!(!data.is_empty() && data.len().is_multiple_of(BSIZE), "virtio: partial block");
     start(blockno, true, Data::Owned(data))
 }
 
 /// Starts reading the blocks from `blockno` into `buf` (a whole number of blocks), which
 /// [`wait`] gives back.
 pub fn start_read(blockno: u32, buf: Box<[u8]>) -> Ticket {
-    assert!(!buf.is_empty() && buf.len() % BSIZE == 0, "virtio: partial block");
+    assert!(!buf.is_empty() && buf.len().is_multiple_of(BSIZE), "virtio: partial block");
     start(blockno, false, Data::Owned(buf))
 }
 
