@@ -37,6 +37,8 @@ struct Slot {
 struct Cache {
     slots: [Slot; NBUF],
     clock: u64,
+    /// Processes sleeping in `get_slot` for a free slot (a release wakes only when some do).
+    waiting: u32,
 }
 
 /// The contents of one buffer.
@@ -48,7 +50,7 @@ struct BufData {
 
 static CACHE: SpinLock<Cache> = SpinLock::new(
     "bcache",
-    Cache { slots: [Slot { blockno: 0, refcnt: 0, cached: false, last_use: 0 }; NBUF], clock: 0 },
+    Cache { slots: [Slot { blockno: 0, refcnt: 0, cached: false, last_use: 0 }; NBUF], clock: 0, waiting: 0 },
 );
 
 static DATA: [SleepLock<BufData>; NBUF] =
@@ -109,8 +111,11 @@ fn release(slot: usize) {
     s.refcnt -= 1;
     if s.refcnt == 0 {
         s.last_use = now;
+        let wake = c.waiting > 0;
         drop(c);
-        proc::wakeup(chan());
+        if wake {
+            proc::wakeup(chan());
+        }
     }
 }
 
@@ -134,7 +139,10 @@ fn get_slot(blockno: u32) -> usize {
             c.slots[i] = Slot { blockno, refcnt: 1, cached: true, last_use: 0 };
             return i;
         }
+        // Counted under the lock the releaser reads it under: no wakeup is lost.
+        c.waiting += 1;
         c = proc::sleep(chan(), c);
+        c.waiting -= 1;
     }
 }
 

@@ -52,6 +52,8 @@ struct Log {
     committing: bool,
     /// Home blocks recorded by the current group, in first-write order.
     header: LogHeader,
+    /// Processes sleeping in `begin_op` (`end_op` wakes only when some do).
+    waiting: u32,
 }
 
 static LOG: SpinLock<Log> = SpinLock::new(
@@ -62,6 +64,7 @@ static LOG: SpinLock<Log> = SpinLock::new(
         ops: [OpUse { pid: 0, used: 0 }; MAX_OPS],
         committing: false,
         header: LogHeader { n: 0, blocks: [0; LOGBLOCKS] },
+        waiting: 0,
     },
 );
 
@@ -115,7 +118,9 @@ pub fn begin_op() {
     loop {
         let reserved = log.header.n as usize + (log.outstanding + 1) * MAXOPBLOCKS;
         if log.committing || reserved > LOGBLOCKS {
+            log.waiting += 1;
             log = proc::sleep(chan(), log);
+            log.waiting -= 1;
         } else {
             log.outstanding += 1;
             let pid = proc::current_pid();
@@ -160,14 +165,19 @@ pub(super) fn end_op_only() {
             true
         } else {
             // Reservations shrank: a waiting begin_op may fit now.
-            proc::wakeup(chan());
+            if log.waiting > 0 {
+                proc::wakeup(chan());
+            }
             false
         }
     };
     if commit_now {
         commit();
-        LOG.lock().committing = false;
-        proc::wakeup(chan());
+        let mut log = LOG.lock();
+        log.committing = false;
+        if log.waiting > 0 {
+            proc::wakeup(chan());
+        }
     }
 }
 
