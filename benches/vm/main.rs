@@ -115,6 +115,24 @@ pub static SPECS: &[Spec] = &[
         timeout: Duration::from_secs(300),
     },
     Spec {
+        name: "overlap",
+        title: "a computing process while another reads a cold file (one hart)",
+        about: "Two 4 MiB files are written first (`mkfile` rows) and closed, so their pages leave \
+                the cache. `bench_overlap` reads the first with 4 KiB `read()` calls while nothing \
+                else runs (`alone`), then forks a child that counts in a shared page and reads the \
+                second the same way (`with_compute`). `progress` = how far the child counted during \
+                the read; `compute_pct` = that as a percentage of what it counts alone in the same \
+                time. With one hart, a kernel that keeps the CPU while the disk works gives 0; one \
+                whose readers sleep lets the child run from each sleep to the next tick (the reader, \
+                woken by the disk, waits for the child's slice to end, so its own time grows). Under \
+                `-icount`, a hart idle in `wfi` advances the clock at host speed (QEMU's default \
+                `sleep=on`): the `alone` row's time includes the disk's host latency.",
+        command: "bench_mkfile ovalone 4m; bench_mkfile ovshared 4m; bench_overlap ovalone ovshared",
+        counted: true,
+        smp: 1,
+        timeout: Duration::from_secs(600),
+    },
+    Spec {
         name: "fork",
         title: "fork + exit (and fork + exec) of a process with 64 MiB mapped, 1 MiB and 16 MiB touched",
         about: "`bench_fork` forks 10 times a child that exits at once, for a parent with no mapping \

@@ -6,7 +6,7 @@
 use super::cpu;
 use super::csr;
 use super::trampoline::{trampoline_va, userret, uservec};
-use crate::drivers::{plic, uart};
+use crate::drivers::{plic, uart, virtio_blk};
 use crate::mm::kvm;
 use crate::proc;
 use crate::vm::Access;
@@ -124,6 +124,8 @@ fn device_interrupt(scause: usize) -> Device {
         let irq = plic::claim(hart);
         if irq == plic::UART0_IRQ {
             uart::interrupt();
+        } else if irq == plic::VIRTIO0_IRQ {
+            virtio_blk::interrupt();
         }
         if irq != 0 {
             plic::complete(hart, irq);

@@ -1,10 +1,11 @@
-//! The platform-level interrupt controller: routes the UART and virtio interrupts to the
-//! supervisor context of every hart.
+//! The platform-level interrupt controller: routes the UART and virtio disk interrupts to the
+//! supervisor context of every hart (whichever hart claims one serves it).
 
 use crate::mm::kvm::PLIC;
 use core::ptr::{read_volatile, write_volatile};
 
 pub const UART0_IRQ: u32 = 10;
+pub use super::virtio_blk::VIRTIO0_IRQ;
 
 fn w(off: usize, v: u32) {
     // SAFETY: PLIC registers are identity-mapped MMIO.
@@ -19,12 +20,12 @@ fn r(off: usize) -> u32 {
 /// Gives the device interrupts a non-zero priority. Once, on hart 0.
 pub fn init() {
     w(UART0_IRQ as usize * 4, 1);
+    w(VIRTIO0_IRQ as usize * 4, 1);
 }
 
 /// Enables the device interrupts for this hart's supervisor context.
 pub fn init_hart(hart: usize) {
-    // The disk is polled (see virtio_blk.rs), so only the UART interrupts.
-    w(0x2080 + hart * 0x100, 1 << UART0_IRQ);
+    w(0x2080 + hart * 0x100, (1 << UART0_IRQ) | (1 << VIRTIO0_IRQ));
     w(0x20_1000 + hart * 0x2000, 0);
 }
 

@@ -4,9 +4,9 @@
 //!
 //! A buffer is handed out as a [`Buf`] guard (locked, contents valid); dropping the guard
 //! releases it. The log pins buffers it has recorded ([`pin`]) so they stay cached until the
-//! commit installs them. This module only moves whole blocks between the disk and memory; it
-//! knows nothing of the log, inodes or the on-disk layout, and must not write a block to disk
-//! on its own (only the log decides when a modified block reaches the disk).
+//! commit installs them. This module only reads whole blocks from the disk; it knows nothing
+//! of the log, inodes or the on-disk layout, and never writes a block to disk (only the log
+//! does, when it commits: it copies pinned buffers into its own requests).
 //!
 //! Locking: `CACHE` (spinlock) guards which block each slot holds, its reference count and its
 //! age; a slot's contents are guarded by its sleep lock in `DATA`. Whoever holds a reference
@@ -37,6 +37,8 @@ struct Slot {
 struct Cache {
     slots: [Slot; NBUF],
     clock: u64,
+    /// Processes sleeping in `get_slot` for a free slot (a release wakes only when some do).
+    waiting: u32,
 }
 
 /// The contents of one buffer.
@@ -48,7 +50,7 @@ struct BufData {
 
 static CACHE: SpinLock<Cache> = SpinLock::new(
     "bcache",
-    Cache { slots: [Slot { blockno: 0, refcnt: 0, cached: false, last_use: 0 }; NBUF], clock: 0 },
+    Cache { slots: [Slot { blockno: 0, refcnt: 0, cached: false, last_use: 0 }; NBUF], clock: 0, waiting: 0 },
 );
 
 static DATA: [SleepLock<BufData>; NBUF] =
@@ -109,8 +111,11 @@ fn release(slot: usize) {
     s.refcnt -= 1;
     if s.refcnt == 0 {
         s.last_use = now;
+        let wake = c.waiting > 0;
         drop(c);
-        proc::wakeup(chan());
+        if wake {
+            proc::wakeup(chan());
+        }
     }
 }
 
@@ -134,7 +139,10 @@ fn get_slot(blockno: u32) -> usize {
             c.slots[i] = Slot { blockno, refcnt: 1, cached: true, last_use: 0 };
             return i;
         }
+        // Counted under the lock the releaser reads it under: no wakeup is lost.
+        c.waiting += 1;
         c = proc::sleep(chan(), c);
+        c.waiting -= 1;
     }
 }
 
@@ -157,11 +165,6 @@ pub fn read_for_overwrite(blockno: u32) -> Buf {
     let mut data = DATA[slot].lock();
     data.holds = Some(blockno);
     Buf { slot, blockno, data: Some(data) }
-}
-
-/// Writes the buffer's contents to its home block on the disk. Only the log calls this.
-pub fn write_home(b: &Buf) {
-    virtio_blk::write_block(b.blockno, b.data());
 }
 
 /// Keeps `b`'s block cached after `b` is released (the log's pending write).

@@ -9,7 +9,9 @@
 //!
 //! Writing is *ordered*, as ext3/ext4's default mode: the bytes go into the cache page, and
 //! the file blocks they touch are written in place, directly from the page, before the
-//! transaction that allocates them or changes the size commits. Only metadata (bitmap,
+//! transaction that allocates them or changes the size commits (a `write` starts the
+//! requests of all its pages, one per run of consecutive blocks in a page, and waits for
+//! them together before it returns). Only metadata (bitmap,
 //! indirect blocks, the inode) goes through the log, so data is written once. After a crash
 //! a file holds, per block, its old or its new bytes, never another file's; a block freed by
 //! a transaction that has not committed is not reused before it does (`balloc`), so new data
@@ -132,6 +134,8 @@ impl InodeGuard<'_> {
         let mut done = 0;
         let mut failure = None;
         let before = self.write_snapshot();
+        let mut in_flight = Vec::new();
+        let mut written = Vec::new();
         while done < n {
             let pos = off as usize + done;
             let (index, at) = (pos / PGSIZE, pos % PGSIZE);
@@ -170,8 +174,9 @@ impl InodeGuard<'_> {
             };
             page::write(pa, at, &src[done..done + covered]);
             let first_in_page = first_bn - index * BLOCKS_PER_PAGE;
-            write_blocks(pa, first_in_page, &disk[..mapped]);
-            frame::free(pa);
+            start_writes(pa, first_in_page, &disk[..mapped], &mut in_flight);
+            // The frame reference is kept until its writes complete.
+            written.push(pa);
             done += covered;
             if pos + covered > self.size() as usize {
                 self.set_size((pos + covered) as u32);
@@ -179,6 +184,12 @@ impl InodeGuard<'_> {
             if covered < want {
                 break; // out of log room or disk space
             }
+        }
+        // The data is on the disk before the transaction can commit (and before `write`
+        // returns): every block of every page was in flight at once.
+        virtio_blk::wait_all(in_flight);
+        for pa in written {
+            frame::free(pa);
         }
         // Even a failed write may have allocated blocks: record them. An overwrite inside the
         // file changes nothing in the inode, so it logs nothing at all.
@@ -284,15 +295,23 @@ impl Inode {
 }
 
 /// Writes the disk blocks `disk[k]` from the page `pa`, block `first + k` of the page each,
-/// one request per run of consecutive disk blocks.
+/// one request per run of consecutive disk blocks, and waits for them.
 fn write_blocks(pa: PhysAddr, first: usize, disk: &[u32]) {
+    let mut tickets = Vec::new();
+    start_writes(pa, first, disk, &mut tickets);
+    virtio_blk::wait_all(tickets);
+}
+
+/// Starts the writes of `write_blocks` without waiting, adding their tickets to `out`. The
+/// caller holds a reference to `pa` until it has waited for them.
+fn start_writes(pa: PhysAddr, first: usize, disk: &[u32], out: &mut Vec<virtio_blk::Ticket>) {
     let mut k = 0;
     while k < disk.len() {
         let mut run = 1;
         while k + run < disk.len() && disk[k + run] == disk[k] + run as u32 {
             run += 1;
         }
-        virtio_blk::write_run(disk[k], pa, (first + k) * BSIZE, run);
+        out.push(virtio_blk::start_write_frame(disk[k], pa, (first + k) * BSIZE, run));
         k += run;
     }
 }

@@ -27,7 +27,8 @@ use super::{balloc, bio, inode};
 use crate::drivers::virtio_blk;
 use crate::proc;
 use crate::sync::SpinLock;
-use fsformat::{LogHeader, SuperBlock, LOGBLOCKS, MAXOPBLOCKS};
+use alloc::vec::Vec;
+use fsformat::{LogHeader, SuperBlock, BSIZE, LOGBLOCKS, MAXOPBLOCKS};
 
 /// Most operations admitted at once (each is promised `MAXOPBLOCKS` log slots).
 const MAX_OPS: usize = LOGBLOCKS / MAXOPBLOCKS;
@@ -51,6 +52,8 @@ struct Log {
     committing: bool,
     /// Home blocks recorded by the current group, in first-write order.
     header: LogHeader,
+    /// Processes sleeping in `begin_op` (`end_op` wakes only when some do).
+    waiting: u32,
 }
 
 static LOG: SpinLock<Log> = SpinLock::new(
@@ -61,6 +64,7 @@ static LOG: SpinLock<Log> = SpinLock::new(
         ops: [OpUse { pid: 0, used: 0 }; MAX_OPS],
         committing: false,
         header: LogHeader { n: 0, blocks: [0; LOGBLOCKS] },
+        waiting: 0,
     },
 );
 
@@ -80,11 +84,20 @@ pub fn recover(sb: &SuperBlock) {
     let header = LogHeader::decode(&block[..]);
     let n = header.n as usize;
     assert!(n <= LOGBLOCKS, "fs: corrupt log header ({} blocks)", n);
-    for (i, &home) in header.blocks[..n].iter().enumerate() {
-        assert!(home >= sb.inodestart && home < sb.size, "fs: corrupt log header (block {})", home);
-        virtio_blk::read_block(sb.logstart + 1 + i as u32, &mut block);
-        virtio_blk::write_block(home, &block);
+    let mut tickets = Vec::new();
+    if n > 0 {
+        let mut area = alloc::vec![0u8; n * BSIZE];
+        virtio_blk::read_run(sb.logstart + 1, n, |i, bytes| {
+            area[i * BSIZE..(i + 1) * BSIZE].copy_from_slice(bytes)
+        });
+        for (i, &home) in header.blocks[..n].iter().enumerate() {
+            assert!(home >= sb.inodestart && home < sb.size, "fs: corrupt log header (block {})", home);
+            let bytes: alloc::boxed::Box<[u8]> = area[i * BSIZE..(i + 1) * BSIZE].into();
+            tickets.push(virtio_blk::start_write(home, bytes));
+        }
     }
+    // Every home block is durable before the header is cleared.
+    virtio_blk::wait_all(tickets);
     if n > 0 {
         crate::println!("fs: recovered {} logged blocks", n);
     }
@@ -105,7 +118,9 @@ pub fn begin_op() {
     loop {
         let reserved = log.header.n as usize + (log.outstanding + 1) * MAXOPBLOCKS;
         if log.committing || reserved > LOGBLOCKS {
+            log.waiting += 1;
             log = proc::sleep(chan(), log);
+            log.waiting -= 1;
         } else {
             log.outstanding += 1;
             let pid = proc::current_pid();
@@ -150,14 +165,19 @@ pub(super) fn end_op_only() {
             true
         } else {
             // Reservations shrank: a waiting begin_op may fit now.
-            proc::wakeup(chan());
+            if log.waiting > 0 {
+                proc::wakeup(chan());
+            }
             false
         }
     };
     if commit_now {
         commit();
-        LOG.lock().committing = false;
-        proc::wakeup(chan());
+        let mut log = LOG.lock();
+        log.committing = false;
+        if log.waiting > 0 {
+            proc::wakeup(chan());
+        }
     }
 }
 
@@ -188,6 +208,12 @@ pub fn log_write(b: &bio::Buf) {
 
 /// Writes the group to the disk. Runs with `committing` set and no operation outstanding, so
 /// the header is stable and no one modifies a logged block meanwhile.
+///
+/// Each step waits for its writes to complete before the next starts, which keeps the
+/// barriers that crash consistency needs while several requests are in flight: the log
+/// blocks (one request: the log area is contiguous) are durable before the header that
+/// commits them; the header before any home block is overwritten; every home block (all
+/// submitted together, consecutive homes in one request) before the header is cleared.
 fn commit() {
     let (start, header) = {
         let log = LOG.lock();
@@ -198,18 +224,42 @@ fn commit() {
         return;
     }
     // The cached (pinned) buffers hold exactly what the log must contain.
+    let mut area = alloc::vec![0u8; n * BSIZE].into_boxed_slice();
     for (i, &home) in header.blocks[..n].iter().enumerate() {
-        let b = bio::read(home);
-        virtio_blk::write_block(start + 1 + i as u32, b.data());
+        area[i * BSIZE..(i + 1) * BSIZE].copy_from_slice(bio::read(home).data());
     }
+    virtio_blk::wait(virtio_blk::start_write(start + 1, area));
     write_header(start, &header);
     // The commit point: the group's frees are durable.
     balloc::group_committed();
+    install(&header.blocks[..n]);
     for &home in &header.blocks[..n] {
-        let b = bio::read(home);
-        bio::write_home(&b);
-        bio::unpin(&b);
+        bio::unpin(&bio::read(home));
     }
     LOG.lock().header.n = 0;
     write_header(start, &LogHeader::default());
+}
+
+/// Writes the cached (pinned) buffers of `homes` to their home blocks, every request in
+/// flight at once (one per run of consecutive block numbers), and waits for them all. The
+/// buffers stay pinned meanwhile, so no one reads a home block from the disk before its new
+/// contents are there.
+fn install(homes: &[u32]) {
+    let mut sorted: Vec<u32> = homes.to_vec();
+    sorted.sort_unstable();
+    let mut tickets = Vec::new();
+    let mut k = 0;
+    while k < sorted.len() {
+        let mut run = 1;
+        while k + run < sorted.len() && sorted[k + run] == sorted[k] + run as u32 {
+            run += 1;
+        }
+        let mut bytes = alloc::vec![0u8; run * BSIZE].into_boxed_slice();
+        for (j, chunk) in bytes.chunks_exact_mut(BSIZE).enumerate() {
+            chunk.copy_from_slice(bio::read(sorted[k + j]).data());
+        }
+        tickets.push(virtio_blk::start_write(sorted[k], bytes));
+        k += run;
+    }
+    virtio_blk::wait_all(tickets);
 }

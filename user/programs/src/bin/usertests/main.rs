@@ -21,6 +21,7 @@ extern crate alloc;
 mod util;
 mod badptr;
 mod dir;
+mod disk;
 mod exec;
 mod file;
 mod full;
@@ -85,6 +86,7 @@ static CASES: &[Case] = &[
     case("linkunlink", file::linkunlink),
     case("manyfiles", file::manyfiles),
     case("bigfile", file::bigfile),
+    case("diskoverlap", disk::overlap),
     case("dirbasic", dir::basic),
     case("dirdots", dir::dots),
     case("dirfile", dir::dirfile),
