@@ -1,6 +1,8 @@
 //! A mapping of a file larger than 32 MiB, touched sparsely: each touch reads about one page
 //! from the disk and takes about one page of memory, offsets past 32 MiB map the right file
-//! pages, and a store there is written back to the right place.
+//! pages, and a store there is written back to the right place. Files larger than the free
+//! memory, scanned through mappings (`bigscan`, `reclaimothers`, on a small machine) and
+//! written and read back at the default machine size (`beyondram`, on a bigger disk).
 
 use crate::util::{self, map, unmap, Ctx, TestResult, PG, RW};
 use alloc::vec;
@@ -277,4 +279,94 @@ pub fn reclaim_others() -> TestResult {
         size / MIB
     );
     util::remove(F)
+}
+
+/// How many times the free memory `beyondram`'s file is.
+const BEYOND_FACTOR: usize = 2;
+
+/// A file twice as large as the free memory, at the default machine size (it needs a disk of
+/// more than 256 MiB: a slow case, run only when named): written with `write()` in 1 MiB
+/// calls, then read back with `read()`, every word checked, then scanned through a
+/// read-only `MAP_SHARED` mapping, two words per page. The page cache cannot hold the file,
+/// so both scans live on reclaim; no process is killed.
+pub fn beyond_ram() -> TestResult {
+    const F: &str = "mmhuge";
+    util::clean(&[F]);
+    let free = util::free()? as usize * PG;
+    let size = (BEYOND_FACTOR * free).next_multiple_of(MIB);
+    let t0 = util::ticks();
+    create_scan(F, size)?;
+    let took = util::ticks() - t0;
+    println!("beyondram: {} MiB free, wrote {} MiB in {}.{} s", free / MIB, size / MIB, took / 10, took % 10);
+    let st = fs::stat(F).ctx("stat")?;
+    ensure!(st.size as usize == size, "the file has size {}, expected {}", st.size, size);
+    let reclaimed0 = util::kstat(abi::kstat::PAGES_RECLAIMED)?;
+    let t1 = util::ticks();
+    let status = util::in_child(|| {
+        let Ok(fd) = util::open(F, abi::O_RDONLY) else { return 2 };
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut off = 0;
+        while off < size {
+            let n = match fs::read(fd, &mut buf) {
+                Ok(n) if n > 0 && n.is_multiple_of(8) => n,
+                r => {
+                    println!("beyondram: read at offset {:#x} returned {:?}", off, r.map_err(|_| ()));
+                    return 3;
+                }
+            };
+            for (k, w) in buf[..n].chunks_exact(8).enumerate() {
+                let (p, at) = ((off + k * 8) / PG, (off + k * 8) % PG / 8);
+                let got = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
+                if got != scan_word(p, at) {
+                    println!(
+                        "beyondram: read: word {} of page {} is {:#x}, expected {:#x}",
+                        at,
+                        p,
+                        got,
+                        scan_word(p, at)
+                    );
+                    return 4;
+                }
+            }
+            off += n;
+        }
+        if !matches!(fs::read(fd, &mut buf), Ok(0)) {
+            return 5;
+        }
+        let Ok(a) = map(0, size, PROT_READ, MAP_SHARED, fd, 0) else { return 6 };
+        for p in 0..size / PG {
+            for k in [0, p % (PG / 8)] {
+                // SAFETY: a load from the child's own read-only mapping of the file.
+                let got = unsafe { core::ptr::read_volatile((a + p * PG + k * 8) as *const u64) };
+                if got != scan_word(p, k) {
+                    println!(
+                        "beyondram: mmap: word {} of page {} is {:#x}, expected {:#x}",
+                        k,
+                        p,
+                        got,
+                        scan_word(p, k)
+                    );
+                    return 7;
+                }
+            }
+        }
+        if unmap(a, size).is_err() {
+            return 8;
+        }
+        let _ = fs::close(fd);
+        0
+    })?;
+    let t = util::ticks() - t1;
+    ensure!(status == 0, "the scanning process ended with status {} (-1: killed)", status);
+    let reclaimed = util::kstat(abi::kstat::PAGES_RECLAIMED)? - reclaimed0;
+    println!(
+        "beyondram: read and mapped {} pages in {}.{} s, {} reclaimed",
+        size / PG,
+        t / 10,
+        t % 10,
+        reclaimed
+    );
+    ensure!(reclaimed > 0, "scanning a file twice the free memory reclaimed no page");
+    util::remove(F)?;
+    Ok(())
 }
