@@ -8,7 +8,8 @@
 //! reason), then `ALL TESTS PASSED` (exit 0) or `SOME TESTS FAILED` (exit 1).
 //! `mmaptests NAME...` runs only the named cases, `mmaptests -l` lists them. The last
 //! [`SLOW`] cases run only when named: they need more disk than the default image has
-//! (tests/mmaptests.rs boots them with a bigger one). Arguments
+//! or files the host test puts in the image (tests/mmaptests.rs and tests/bigfs.rs boot
+//! them on images of their own). Arguments
 //! starting with `--` are helper modes the suite execs itself in (see [`helper`]).
 //!
 //! Cases work in the root directory, create their files under names starting with `mm`, and
@@ -100,10 +101,11 @@ static CASES: &[Case] = &[
     long("bigscan", big::big_scan),
     long("reclaimothers", big::reclaim_others),
     long("beyondram", big::beyond_ram),
+    long("faroffsets", big::far_offsets),
 ];
 
 /// Cases at the end of [`CASES`] that a run without names skips (see the module docs).
-const SLOW: usize = 1;
+const SLOW: usize = 2;
 
 fn main(args: Args) -> i32 {
     if let Some(mode) = args.get(1).filter(|a| a.starts_with(b"--")) {
