@@ -83,7 +83,7 @@ fn find_and_set(from: u32, to: u32) -> Option<u32> {
     let mut b = from;
     while b < to {
         let base = b / BPB as u32 * BPB as u32;
-        let block_end = (base + BPB as u32).min(to);
+        let block_end = base.saturating_add(BPB as u32).min(to);
         let mapno = s.bitmap_block(b);
         let mut map = bio::read(mapno);
         let found = {

@@ -136,8 +136,9 @@ pub fn big_file() -> TestResult {
     Ok(())
 }
 
-/// Free memory above which `bigscan` is skipped: a file larger than that would not fit in
-/// the 64 MiB file limit with its margin (the host test runs it with `--mem 48M`).
+/// Free memory above which `bigscan` is skipped: a file larger than that, with its margin,
+/// would not fit on the default 128 MiB image (the host test runs it with `--mem 48M`;
+/// `beyondram` covers the default machine size on a bigger image).
 const SCAN_SKIP_ABOVE: usize = 48 * MIB;
 /// How much larger than the free memory the scanned file is.
 const SCAN_MARGIN: usize = 8 * MIB;
@@ -177,7 +178,7 @@ pub fn big_scan() -> TestResult {
     util::clean(&[F]);
     let free = util::free()? as usize * PG;
     if free > SCAN_SKIP_ABOVE {
-        println!("bigscan: skipped: {} MiB free, the file would exceed 64 MiB", free / MIB);
+        println!("bigscan: skipped: {} MiB free, the file would not fit on a 128 MiB image", free / MIB);
         return Ok(());
     }
     let size = (free + SCAN_MARGIN).next_multiple_of(PG);
