@@ -73,6 +73,9 @@ fn offsets_past_four_gib_through_the_kernel() {
     let (code, out) = boot(&img.0, "mmaptests faroffsets", Duration::from_secs(600));
     assert!(has_line(&out, "test faroffsets: OK"), "faroffsets failed; output:\n{out}");
     assert_eq!(code, 0, "output:\n{out}");
+    for line in out.lines().filter(|l| l.starts_with("faroffsets: ")) {
+        eprintln!("{line}");
+    }
     let report = mkfs::check_fs(&img.0).unwrap();
     assert!(report.is_clean(), "after faroffsets: {report}");
     let mut r = ImageReader::open(&img.0).unwrap();

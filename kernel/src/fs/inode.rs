@@ -10,7 +10,9 @@
 //!
 //! Freeing is crash-safe and bounded ([`free_orphan`]): the blocks go from the end of the
 //! block tree, each transaction clearing both the pointers and their bitmap bits (at most
-//! `MAXOPBLOCKS` logged blocks) and shrinking the size to match; the inode itself (still
+//! `MAXOPBLOCKS` logged blocks; a whole leaf table goes with its data blocks and only its
+//! parent's entry cleared, so a transaction frees as many leaves as its bitmap blocks allow)
+//! and shrinking the size to match; the inode itself (still
 //! allocated with no links, so the orphan scan at mount finds it) is freed in the last one.
 //! A crash at any point leaves a shorter consistent orphan that mount finishes freeing.
 //! Truncation moves the block tree to a fresh inode with no links, in the caller's
@@ -196,21 +198,21 @@ impl LogBudget {
         LogBudget { blocks, n: 1 }
     }
 
-    /// Counts `more` (block numbers; `None` logs nothing) if they fit, else returns false.
+    /// Counts `more` (block numbers; `None` logs nothing) if they all fit, else counts none
+    /// of them and returns false.
     fn take(&mut self, more: &[Option<u32>]) -> bool {
-        let mut new = [0u32; 2];
-        let mut k = 0;
-        for b in more.iter().flatten() {
-            if !self.blocks[..self.n].contains(b) && !new[..k].contains(b) {
-                new[k] = *b;
-                k += 1;
+        let before = self.n;
+        for &b in more.iter().flatten() {
+            if self.blocks[..self.n].contains(&b) {
+                continue;
             }
+            if self.n == MAXOPBLOCKS {
+                self.n = before;
+                return false;
+            }
+            self.blocks[self.n] = b;
+            self.n += 1;
         }
-        if self.n + k > MAXOPBLOCKS {
-            return false;
-        }
-        self.blocks[self.n..self.n + k].copy_from_slice(&new[..k]);
-        self.n += k;
         true
     }
 }
@@ -283,6 +285,9 @@ fn free_subtree(ind: u32, depth: usize, first: usize, budget: &mut LogBudget, lo
         if child == 0 {
             continue;
         }
+        if depth == 2 && free_whole_leaf(ind, i, child, first + i * span, budget, lowest) {
+            continue;
+        }
         if balloc::is_data_block(child) && !free_subtree(child, depth - 1, first + i * span, budget, lowest) {
             return false;
         }
@@ -295,6 +300,50 @@ fn free_subtree(ind: u32, depth: usize, first: usize, budget: &mut LogBudget, lo
         drop(buf);
         balloc::free(child);
     }
+    true
+}
+
+/// Frees the leaf table `leaf` (entry `i` of `parent`, holding file blocks `first..`) and
+/// every data block it names in one go, if the bitmap blocks that takes fit in `budget`
+/// together with `parent`'s entry; returns false, changing nothing, if they do not (the
+/// caller then frees the leaf entry by entry). The leaf itself is freed without being
+/// cleared or logged: nothing names it once the parent's entry is cleared in the same
+/// transaction, so its stale entries never matter. Without this, every leaf (256 blocks) would
+/// take a log slot of its own, and a 4 GiB file thousands of commits more.
+fn free_whole_leaf(
+    parent: u32,
+    i: usize,
+    leaf: u32,
+    first: usize,
+    budget: &mut LogBudget,
+    lowest: &mut usize,
+) -> bool {
+    if !balloc::is_data_block(leaf) {
+        return false;
+    }
+    let entries: [u32; NINDIRECT] = {
+        let buf = bio::read(leaf);
+        core::array::from_fn(|j| indirect_get(buf.data(), j))
+    };
+    let before = budget.n;
+    let fits = budget.take(&[Some(parent), bitmap_of(leaf)])
+        && entries.iter().all(|&b| b == 0 || budget.take(&[bitmap_of(b)]));
+    if !fits {
+        budget.n = before;
+        return false;
+    }
+    // Lock order: the parent's buffer, then the bitmap (in `balloc::free`).
+    for (j, &b) in entries.iter().enumerate().rev() {
+        if b != 0 {
+            balloc::free(b);
+            *lowest = first + j;
+        }
+    }
+    let mut buf = bio::read(parent);
+    indirect_set(buf.data_mut(), i, 0);
+    log::log_write(&buf);
+    drop(buf);
+    balloc::free(leaf);
     true
 }
 

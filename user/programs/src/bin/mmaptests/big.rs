@@ -442,9 +442,15 @@ pub fn far_offsets() -> TestResult {
     expect_bytes("the end of mmwide", e + WIDE_SIZE - WIDE_END.len() - tail, WIDE_END)?;
     unmap(e, PG)?;
     let _ = fs::close(fd);
-    let t0 = util::ticks();
+    let (t0, writes0) = (util::ticks(), util::kstat(abi::kstat::DISK_WRITES)?);
     util::remove("mmwide")?;
-    let t = util::ticks() - t0;
-    println!("faroffsets: unlinked a {} MiB file in {}.{} s", WIDE_SIZE / MIB, t / 10, t % 10);
+    let (t, writes) = (util::ticks() - t0, util::kstat(abi::kstat::DISK_WRITES)? - writes0);
+    println!(
+        "faroffsets: unlinked a {} MiB file in {}.{} s, {} disk blocks written",
+        WIDE_SIZE / MIB,
+        t / 10,
+        t % 10,
+        writes
+    );
     Ok(())
 }
