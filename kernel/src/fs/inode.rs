@@ -332,7 +332,7 @@ fn free_whole_leaf(
         budget.n = before;
         return false;
     }
-    // Lock order: the parent's buffer, then the bitmap (in `balloc::free`).
+    // No buffer is held here: each `balloc::free` locks only its bitmap block.
     for (j, &b) in entries.iter().enumerate().rev() {
         if b != 0 {
             balloc::free(b);
