@@ -69,7 +69,11 @@ options:
                     stream its output, and exit with its status (QEMU's exit code)
   --timeout SECS    with --run: kill QEMU after SECS seconds and exit with status 124
   --gdb             start QEMU's gdb stub on :1234 and wait for gdb (prints how to attach)
-  --fs-blocks N     image size in 1024-byte blocks (default 131072 = 128 MiB)
+  --fs-size SIZE    image size in bytes, with a K, M, G or T suffix (powers of 1024), e.g.
+                    512M or 8G (default 128M); the image is sparse on the host, so a big
+                    one costs only the blocks written
+  --fs-blocks N     image size in 1024-byte blocks (default 131072 = 128 MiB; the same
+                    setting as --fs-size, the last one given wins)
   --inodes N        number of inodes in the image (default 1024)
   --no-build        skip the cargo builds; use the kernel and programs already built
   --image PATH      boot the image PATH: made (as above) only when it does not exist, used
@@ -112,6 +116,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Request, String> 
                 opts.timeout = Some(Duration::from_secs(u64::from(secs)));
             }
             "--fs-blocks" => opts.size.blocks = positive(&name, &value()?)?,
+            "--fs-size" => opts.size.blocks = fs_size_blocks(&value()?)?,
             "--inodes" => opts.size.inodes = positive(&name, &value()?)?,
             "--image" => opts.image = Some(PathBuf::from(value()?)),
             "--gdb" | "--no-build" if inline.is_some() => return Err(format!("{name} takes no value")),
@@ -131,6 +136,29 @@ fn positive(name: &str, v: &str) -> Result<u32, String> {
         Ok(n) if n > 0 => Ok(n),
         _ => Err(format!("{name}: {v:?} is not a positive whole number")),
     }
+}
+
+/// The number of 1024-byte blocks in an image of `v` bytes: digits with an optional K, M, G
+/// or T (powers of 1024); a whole number of blocks, at most 2^32 - 1 of them.
+pub fn fs_size_blocks(v: &str) -> Result<u32, String> {
+    let bad = || format!("--fs-size: {v:?} is not a size like 512M or 8G (whole KiB, below 4 TiB)");
+    let digits = v.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    let shift = match &v[digits.len()..] {
+        "" => 0,
+        "K" | "k" => 10,
+        "M" | "m" => 20,
+        "G" | "g" => 30,
+        "T" | "t" => 40,
+        _ => return Err(bad()),
+    };
+    if digits.is_empty() || !digits.bytes().all(|c| c.is_ascii_digit()) {
+        return Err(bad());
+    }
+    let bytes = digits.parse::<u64>().ok().and_then(|n| n.checked_mul(1 << shift)).ok_or_else(bad)?;
+    if bytes == 0 || bytes % 1024 != 0 {
+        return Err(bad());
+    }
+    u32::try_from(bytes / 1024).map_err(|_| bad())
 }
 
 /// Accepts what QEMU's `-m` accepts in practice: digits with an optional K, M, G or T.
@@ -188,6 +216,26 @@ mod tests {
             image: Some("x.img".into()),
         };
         assert_eq!(got, Ok(Request::Run(want)));
+    }
+
+    #[test]
+    fn fs_size_takes_suffixes() {
+        let blocks = |args: &[&str]| match run(args) {
+            Ok(Request::Run(o)) => Some(o.size.blocks),
+            _ => None,
+        };
+        assert_eq!(blocks(&["--fs-size", "1G"]), Some(1 << 20));
+        assert_eq!(blocks(&["--fs-size=512M"]), Some(512 << 10));
+        assert_eq!(blocks(&["--fs-size", "8g"]), Some(8 << 20));
+        assert_eq!(blocks(&["--fs-size", "2048k"]), Some(2048));
+        assert_eq!(blocks(&["--fs-size", "4096"]), Some(4));
+        assert_eq!(blocks(&["--fs-size", "3T"]), Some(3 << 30));
+        // The last of --fs-size and --fs-blocks wins.
+        assert_eq!(blocks(&["--fs-size", "1G", "--fs-blocks", "5000"]), Some(5000));
+        assert_eq!(blocks(&["--fs-blocks", "5000", "--fs-size", "1M"]), Some(1024));
+        for bad in ["", "G", "1.5G", "1GB", "1000", "0M", "4T", "-1M", "99999999999999999999G"] {
+            assert_eq!(blocks(&["--fs-size", bad]), None, "{bad:?}");
+        }
     }
 
     #[test]

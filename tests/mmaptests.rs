@@ -9,6 +9,7 @@ mod common;
 
 use common::{has_line, run_suite, Run};
 use std::time::Duration;
+use vmos::image::ImageSize;
 
 const SUITE_TIMEOUT: Duration = Duration::from_secs(900);
 
@@ -62,4 +63,17 @@ fn mmaptests_reclaim_others_small_memory() {
     assert!(has_line(&out, "test reclaimothers: OK"), "reclaimothers did not pass with 48M; output:\n{out}");
     assert!(!out.contains("reclaimothers: skipped"), "reclaimothers skipped itself with 48M; output:\n{out}");
     assert_eq!(code, 0, "mmaptests reclaimothers exited with {code}; output:\n{out}");
+}
+
+/// `mmaptests beyondram` at the default memory size on a 512 MiB image: a file twice the
+/// free memory is written with write(), then read back through read() and a read-only shared
+/// mapping, every check passing, no process killed, no page leaked.
+#[test]
+fn mmaptests_beyond_ram() {
+    let mut run = Run::new("mmaptests beyondram").timeout(SUITE_TIMEOUT);
+    run.image = ImageSize { blocks: 512 << 10, ..ImageSize::default() };
+    let (code, out) = run.go();
+    assert!(has_line(&out, "test beyondram: OK"), "beyondram did not pass; output:\n{out}");
+    assert!(out.contains("beyondram: read and mapped"), "beyondram did not scan; output:\n{out}");
+    assert_eq!(code, 0, "mmaptests beyondram exited with {code}; output:\n{out}");
 }

@@ -79,12 +79,16 @@ impl TempImage {
     /// Builds an image with README, the programs and `extra` under a unique name in cargo's
     /// temporary directory for integration tests.
     pub fn new(extra: &[PathBuf]) -> TempImage {
+        TempImage::with_size(extra, ImageSize::default())
+    }
+
+    /// [`TempImage::new`] with a size other than the default (sparse on the host).
+    pub fn with_size(extra: &[PathBuf], size: ImageSize) -> TempImage {
         static NEXT: AtomicU32 = AtomicU32::new(0);
         let n = NEXT.fetch_add(1, Ordering::Relaxed);
         let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("fs-{}-{n}.img", std::process::id()));
         let root = vmos::repo_root();
-        vmos::image::make_image(&root, artifacts(), extra, &path, ImageSize::default())
-            .unwrap_or_else(|e| panic!("{e}"));
+        vmos::image::make_image(&root, artifacts(), extra, &path, size).unwrap_or_else(|e| panic!("{e}"));
         TempImage { path }
     }
 }
@@ -103,12 +107,21 @@ pub struct Run {
     pub mem: String,
     pub timeout: Duration,
     pub extra: Vec<PathBuf>,
+    /// The image's size and inode count.
+    pub image: ImageSize,
 }
 
 impl Run {
     /// `command` with the runner's defaults (3 harts, 128M) and [`TIMEOUT`].
     pub fn new(command: &str) -> Run {
-        Run { command: command.to_string(), smp: 3, mem: "128M".into(), timeout: TIMEOUT, extra: Vec::new() }
+        Run {
+            command: command.to_string(),
+            smp: 3,
+            mem: "128M".into(),
+            timeout: TIMEOUT,
+            extra: Vec::new(),
+            image: ImageSize::default(),
+        }
     }
 
     pub fn smp(mut self, n: u32) -> Run {
@@ -133,7 +146,7 @@ impl Run {
     /// When QEMU cannot start, is killed by a signal, or the timeout expires.
     pub fn go(&self) -> (i32, String) {
         let kernel = artifacts().kernel.clone();
-        let image = TempImage::new(&self.extra);
+        let image = TempImage::with_size(&self.extra, self.image);
         let mut machine = Machine::new(kernel, image.path.clone());
         machine.smp = self.smp;
         machine.mem = self.mem.clone();

@@ -2,9 +2,12 @@
 //!
 //! The layout follows xv6's: 1024-byte blocks; block 0 unused (boot), block 1 the superblock,
 //! then the write-ahead log (a header block and its data blocks), the inode blocks, the free-block
-//! bitmap, and the data blocks. One difference: an inode has 11 direct block addresses, one
-//! singly-indirect and one doubly-indirect address, so a file can hold 11 + 256 + 256 * 256
-//! blocks (a little over 64 MiB). All integers are little-endian.
+//! bitmap, and the data blocks. The differences: an inode has 9 direct block addresses and one
+//! singly-, one doubly- and one triply-indirect address, so a file can hold
+//! 9 + 256 + 256² + 256³ blocks (a little over 16 GiB), and its size is a 64-bit field (the
+//! 64-byte inode has no spare byte, so two direct addresses made room for the triply-indirect
+//! address and the size's high half; docs/architecture.md explains the choice). Block numbers
+//! stay 32-bit: an image may have up to 2³² blocks (4 TiB). All integers are little-endian.
 //!
 //! This crate is pure: encode/decode and layout arithmetic, no I/O, no `unsafe`.
 #![no_std]
@@ -17,17 +20,23 @@ pub const FSMAGIC: u32 = 0x1020_3040;
 /// Inode number of the root directory.
 pub const ROOTINO: u32 = 1;
 /// Direct block addresses per inode.
-pub const NDIRECT: usize = 11;
+pub const NDIRECT: usize = 9;
 /// Block addresses per indirect block.
 pub const NINDIRECT: usize = BSIZE / 4;
 /// Index of the singly-indirect address in `DiskInode::addrs`.
 pub const SINGLE_INDIRECT: usize = NDIRECT;
 /// Index of the doubly-indirect address in `DiskInode::addrs`.
 pub const DOUBLE_INDIRECT: usize = NDIRECT + 1;
+/// Index of the triply-indirect address in `DiskInode::addrs`.
+pub const TRIPLE_INDIRECT: usize = NDIRECT + 2;
 /// Number of addresses in an inode.
-pub const NADDRS: usize = NDIRECT + 2;
-/// Largest file, in blocks.
-pub const MAXFILE: usize = NDIRECT + NINDIRECT + NINDIRECT * NINDIRECT;
+pub const NADDRS: usize = NDIRECT + 3;
+/// Most levels of indirect blocks between an inode and a data block.
+pub const MAX_DEPTH: usize = 3;
+/// Largest file, in blocks: 9 + 256 + 256² + 256³ = 16,843,017 (a little over 16 GiB).
+pub const MAXFILE: usize = NDIRECT + NINDIRECT + NINDIRECT * NINDIRECT + NINDIRECT * NINDIRECT * NINDIRECT;
+/// Largest file, in bytes.
+pub const MAXFILE_BYTES: u64 = MAXFILE as u64 * BSIZE as u64;
 /// Bytes per on-disk inode.
 pub const DINODE_SIZE: usize = 64;
 /// Inodes per block.
@@ -55,6 +64,14 @@ fn get_u32(b: &[u8], off: usize) -> u32 {
 
 fn put_u32(b: &mut [u8], off: usize, v: u32) {
     b[off..off + 4].copy_from_slice(&v.to_le_bytes());
+}
+
+fn get_u64(b: &[u8], off: usize) -> u64 {
+    u64::from(get_u32(b, off)) | u64::from(get_u32(b, off + 4)) << 32
+}
+
+fn put_u64(b: &mut [u8], off: usize, v: u64) {
+    b[off..off + 8].copy_from_slice(&v.to_le_bytes());
 }
 
 fn get_i16(b: &[u8], off: usize) -> i16 {
@@ -169,16 +186,20 @@ impl SuperBlock {
     }
 }
 
-/// An on-disk inode (64 bytes).
+/// An on-disk inode (64 bytes): type, major, minor, nlink (16-bit each) at 0, the size
+/// (64-bit) at 8, the block addresses at 16.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct DiskInode {
     pub typ: i16,
     pub major: i16,
     pub minor: i16,
     pub nlink: i16,
-    pub size: u32,
+    pub size: u64,
     pub addrs: [u32; NADDRS],
 }
+
+/// Byte offset of `DiskInode::addrs` in the encoded inode.
+const ADDRS_OFFSET: usize = 16;
 
 impl DiskInode {
     /// Writes the inode into `buf[..DINODE_SIZE]`.
@@ -187,9 +208,9 @@ impl DiskInode {
         put_i16(buf, 2, self.major);
         put_i16(buf, 4, self.minor);
         put_i16(buf, 6, self.nlink);
-        put_u32(buf, 8, self.size);
+        put_u64(buf, 8, self.size);
         for (i, a) in self.addrs.iter().enumerate() {
-            put_u32(buf, 12 + i * 4, *a);
+            put_u32(buf, ADDRS_OFFSET + i * 4, *a);
         }
     }
 
@@ -197,42 +218,73 @@ impl DiskInode {
     pub fn decode(buf: &[u8]) -> DiskInode {
         let mut addrs = [0u32; NADDRS];
         for (i, a) in addrs.iter_mut().enumerate() {
-            *a = get_u32(buf, 12 + i * 4);
+            *a = get_u32(buf, ADDRS_OFFSET + i * 4);
         }
         DiskInode {
             typ: get_i16(buf, 0),
             major: get_i16(buf, 2),
             minor: get_i16(buf, 4),
             nlink: get_i16(buf, 6),
-            size: get_u32(buf, 8),
+            size: get_u64(buf, 8),
             addrs,
         }
     }
 }
 
-/// Where the address of file block `bn` lives.
+/// Where the address of a file block lives: in `addrs[root]` when `depth` is 0; otherwise
+/// `addrs[root]` names an indirect block, entry `index[0]` of it the next one, and so on for
+/// `depth` levels, entry `index[depth - 1]` of the last one being the data block's address.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum BlockPath {
-    /// `addrs[i]`.
-    Direct(usize),
-    /// Entry `i` of the singly-indirect block.
-    Single(usize),
-    /// Entry `i` of the doubly-indirect block, then entry `j` of that block.
-    Double(usize, usize),
+pub struct BlockPath {
+    /// The slot of `DiskInode::addrs` the tree starts at.
+    pub root: usize,
+    /// Indirect blocks between the inode and the data block (0 to `MAX_DEPTH`).
+    pub depth: usize,
+    /// The entry taken in each indirect block, from the top; only `..depth` is meaningful.
+    pub index: [usize; MAX_DEPTH],
 }
 
-/// Maps a file block number to where its address is stored; `None` past `MAXFILE`.
+impl BlockPath {
+    /// The entries to follow, from the top indirect block down.
+    pub fn indices(&self) -> &[usize] {
+        &self.index[..self.depth]
+    }
+}
+
+/// Levels of indirection of the tree rooted at `addrs[root]` (`root < NADDRS`).
+pub fn root_depth(root: usize) -> usize {
+    root.saturating_sub(NDIRECT - 1)
+}
+
+/// The first file block the tree rooted at `addrs[root]` holds (`root < NADDRS`).
+pub fn root_first_block(root: usize) -> usize {
+    if root < NDIRECT {
+        return root;
+    }
+    (1..root_depth(root)).fold(NDIRECT, |first, d| first + subtree_blocks(d))
+}
+
+/// File blocks below one indirect block `depth` levels above the data (256^depth).
+pub fn subtree_blocks(depth: usize) -> usize {
+    NINDIRECT.pow(depth as u32)
+}
+
+/// Maps a file block number to where its address is stored; `None` at or past `MAXFILE`.
 pub fn block_path(bn: usize) -> Option<BlockPath> {
     if bn < NDIRECT {
-        return Some(BlockPath::Direct(bn));
+        return Some(BlockPath { root: bn, depth: 0, index: [0; MAX_DEPTH] });
     }
-    let bn = bn - NDIRECT;
-    if bn < NINDIRECT {
-        return Some(BlockPath::Single(bn));
-    }
-    let bn = bn - NINDIRECT;
-    if bn < NINDIRECT * NINDIRECT {
-        return Some(BlockPath::Double(bn / NINDIRECT, bn % NINDIRECT));
+    let mut rest = bn - NDIRECT;
+    for depth in 1..=MAX_DEPTH {
+        let span = subtree_blocks(depth);
+        if rest < span {
+            let mut index = [0; MAX_DEPTH];
+            for (level, slot) in index[..depth].iter_mut().enumerate() {
+                *slot = rest / subtree_blocks(depth - 1 - level) % NINDIRECT;
+            }
+            return Some(BlockPath { root: NDIRECT + depth - 1, depth, index });
+        }
+        rest -= span;
     }
     None
 }
@@ -364,17 +416,63 @@ mod tests {
     }
 
     // Layout facts checked at compile time.
-    const _: () = assert!(12 + NADDRS * 4 == DINODE_SIZE);
-    const _: () = assert!(MAXFILE * BSIZE >= 64 << 20);
+    const _: () = assert!(ADDRS_OFFSET + NADDRS * 4 == DINODE_SIZE);
+    const _: () = assert!(MAXFILE_BYTES >= 4 << 30);
     const _: () = assert!(4 + LOGBLOCKS * 4 <= BSIZE);
+
+    fn path(root: usize, index: &[usize]) -> Option<BlockPath> {
+        let mut p = BlockPath { root, depth: index.len(), index: [0; MAX_DEPTH] };
+        p.index[..index.len()].copy_from_slice(index);
+        Some(p)
+    }
 
     #[test]
     fn block_path_boundaries() {
-        assert_eq!(block_path(0), Some(BlockPath::Direct(0)));
-        assert_eq!(block_path(NDIRECT), Some(BlockPath::Single(0)));
-        assert_eq!(block_path(NDIRECT + NINDIRECT), Some(BlockPath::Double(0, 0)));
-        assert_eq!(block_path(MAXFILE - 1), Some(BlockPath::Double(255, 255)));
+        let n = NINDIRECT;
+        assert_eq!(block_path(0), path(0, &[]));
+        assert_eq!(block_path(NDIRECT - 1), path(NDIRECT - 1, &[]));
+        assert_eq!(block_path(NDIRECT), path(SINGLE_INDIRECT, &[0]));
+        assert_eq!(block_path(NDIRECT + n - 1), path(SINGLE_INDIRECT, &[n - 1]));
+        assert_eq!(block_path(NDIRECT + n), path(DOUBLE_INDIRECT, &[0, 0]));
+        assert_eq!(block_path(NDIRECT + n + n + 3), path(DOUBLE_INDIRECT, &[1, 3]));
+        assert_eq!(block_path(NDIRECT + n + n * n - 1), path(DOUBLE_INDIRECT, &[n - 1, n - 1]));
+        assert_eq!(block_path(NDIRECT + n + n * n), path(TRIPLE_INDIRECT, &[0, 0, 0]));
+        assert_eq!(block_path(NDIRECT + n + n * n + n * n + 2 * n + 7), path(TRIPLE_INDIRECT, &[1, 2, 7]));
+        assert_eq!(block_path(MAXFILE - 1), path(TRIPLE_INDIRECT, &[n - 1, n - 1, n - 1]));
         assert_eq!(block_path(MAXFILE), None);
+        assert_eq!(block_path(usize::MAX), None);
+        // The block holding byte 4 GiB, and the one just below it.
+        let four_gib = (4usize << 30) / BSIZE;
+        let p = block_path(four_gib).unwrap();
+        assert_eq!(p.root, TRIPLE_INDIRECT);
+        assert_eq!(block_path(four_gib - 1).unwrap().root, TRIPLE_INDIRECT);
+    }
+
+    #[test]
+    fn roots_cover_the_block_numbers_in_order() {
+        let depths: [usize; NADDRS] = core::array::from_fn(root_depth);
+        assert_eq!(depths, [0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3]);
+        for root in 0..NADDRS {
+            let first = root_first_block(root);
+            let p = block_path(first).unwrap();
+            assert_eq!((p.root, p.depth), (root, root_depth(root)), "root {root}");
+            assert!(p.indices().iter().all(|&i| i == 0));
+            if root > 0 {
+                assert_eq!(block_path(first - 1).unwrap().root, root - 1);
+            }
+        }
+        let last = NADDRS - 1;
+        assert_eq!(root_first_block(last) + subtree_blocks(root_depth(last)), MAXFILE);
+    }
+
+    #[test]
+    fn every_path_maps_back_to_its_block() {
+        // Spot checks across every tree: the path's indices spell the offset in the tree.
+        for bn in (0..MAXFILE).step_by(9973).chain([MAXFILE - 1]) {
+            let p = block_path(bn).unwrap();
+            let within = p.indices().iter().fold(0, |acc, &i| acc * NINDIRECT + i);
+            assert_eq!(root_first_block(p.root) + within, bn, "block {bn}");
+        }
     }
 
     #[test]
@@ -384,10 +482,13 @@ mod tests {
         sb.encode(&mut b);
         assert_eq!(SuperBlock::decode(&b), sb);
         assert!(sb.is_valid(131072));
-        let mut di = DiskInode { typ: T_FILE, nlink: 1, size: 77, ..Default::default() };
+        let mut di = DiskInode { typ: T_FILE, nlink: 1, size: (5 << 30) + 77, ..Default::default() };
         di.addrs[DOUBLE_INDIRECT] = 999;
+        di.addrs[TRIPLE_INDIRECT] = 0x0102_0304;
         di.encode(&mut b);
         assert_eq!(DiskInode::decode(&b), di);
+        assert_eq!(b[8..16], ((5u64 << 30) + 77).to_le_bytes());
+        assert_eq!(b[60..64], 0x0102_0304u32.to_le_bytes());
         let de = Dirent::new(7, b"README");
         de.encode(&mut b);
         assert_eq!(Dirent::decode(&b), de);

@@ -10,8 +10,8 @@
 
 use crate::read::ImageReader;
 use fsformat::{
-    indirect_get, Dirent, DiskInode, LogHeader, BPB, BSIZE, DIRENT_SIZE, DOUBLE_INDIRECT, MAXFILE, NDIRECT,
-    NINDIRECT, ROOTINO, SINGLE_INDIRECT, T_DEVICE, T_DIR, T_FILE, T_FREE,
+    Dirent, DiskInode, LogHeader, BPB, BSIZE, DIRENT_SIZE, MAXFILE_BYTES, ROOTINO, T_DEVICE, T_DIR, T_FILE,
+    T_FREE,
 };
 use std::collections::VecDeque;
 use std::fmt;
@@ -38,9 +38,9 @@ pub enum Problem {
     /// Data blocks marked used that no inode references: lost for good. `first` lists a few.
     Leaked { count: u32, first: Vec<u32> },
     /// A file or directory maps a block at or past the end its size implies.
-    BlockPastEnd { inum: u32, size: u32, file_block: usize },
+    BlockPastEnd { inum: u32, size: u64, file_block: usize },
     /// A size larger than the largest file, or a directory size that is not whole entries.
-    BadSize { inum: u32, size: u32 },
+    BadSize { inum: u32, size: u64 },
     /// A directory entry names an inode that is out of range or free.
     DanglingEntry { dir: u32, name: String, inum: u32 },
     /// A directory's first entries are not "." (itself) and ".." (its parent).
@@ -181,14 +181,20 @@ fn check_blocks(img: &mut ImageReader, inodes: &[DiskInode], report: &mut Report
             report.problems.push(Problem::BadType { inum, typ: di.typ });
             continue;
         }
-        let size_ok = di.size as usize <= MAXFILE * BSIZE
-            && (di.typ != T_DIR || (di.size as usize).is_multiple_of(DIRENT_SIZE));
+        let size_ok =
+            di.size <= MAXFILE_BYTES && (di.typ != T_DIR || di.size.is_multiple_of(DIRENT_SIZE as u64));
         if !size_ok {
             report.problems.push(Problem::BadSize { inum, size: di.size });
         }
-        let nblocks = (di.size as usize).div_ceil(BSIZE);
-        for (block, file_block) in tree_blocks(img, inum, di, report)? {
-            if let Some(fb) = file_block.filter(|&fb| fb >= nblocks) {
+        let nblocks = di.size.div_ceil(BSIZE as u64);
+        let (start, end) = (sb.data_start(), sb.size);
+        // Out-of-range addresses are reported and not followed.
+        img.walk_tree(di, &mut |block, file_block| {
+            if block < start || block >= end {
+                report.problems.push(Problem::BlockOutOfRange { inum, block });
+                return false;
+            }
+            if let Some(fb) = file_block.filter(|&fb| fb as u64 >= nblocks) {
                 report.problems.push(Problem::BlockPastEnd { inum, size: di.size, file_block: fb });
             }
             let prev = std::mem::replace(&mut owner[block as usize], inum);
@@ -196,64 +202,10 @@ fn check_blocks(img: &mut ImageReader, inodes: &[DiskInode], report: &mut Report
                 report.problems.push(Problem::BlockTwice { block, first: prev, second: inum });
             }
             report.data_blocks += 1;
-        }
+            true
+        })?;
     }
     Ok(owner)
-}
-
-/// Every in-range block of `di`'s tree, with the file block it holds (`None` for an
-/// indirect table). Out-of-range addresses are reported and not followed.
-fn tree_blocks(
-    img: &mut ImageReader,
-    inum: u32,
-    di: &DiskInode,
-    report: &mut Report,
-) -> io::Result<Vec<(u32, Option<usize>)>> {
-    let sb = img.superblock();
-    let in_range = |b: u32, report: &mut Report| {
-        let ok = b >= sb.data_start() && b < sb.size;
-        if !ok {
-            report.problems.push(Problem::BlockOutOfRange { inum, block: b });
-        }
-        ok
-    };
-    let mut out = Vec::new();
-    for (i, &b) in di.addrs[..NDIRECT].iter().enumerate() {
-        if b != 0 && in_range(b, report) {
-            out.push((b, Some(i)));
-        }
-    }
-    let single = di.addrs[SINGLE_INDIRECT];
-    if single != 0 && in_range(single, report) {
-        out.push((single, None));
-        let t = img.block(single)?;
-        for i in 0..NINDIRECT {
-            let b = indirect_get(&t, i);
-            if b != 0 && in_range(b, report) {
-                out.push((b, Some(NDIRECT + i)));
-            }
-        }
-    }
-    let double = di.addrs[DOUBLE_INDIRECT];
-    if double != 0 && in_range(double, report) {
-        out.push((double, None));
-        let outer = img.block(double)?;
-        for i in 0..NINDIRECT {
-            let mid = indirect_get(&outer, i);
-            if mid == 0 || !in_range(mid, report) {
-                continue;
-            }
-            out.push((mid, None));
-            let t = img.block(mid)?;
-            for j in 0..NINDIRECT {
-                let b = indirect_get(&t, j);
-                if b != 0 && in_range(b, report) {
-                    out.push((b, Some(NDIRECT + NINDIRECT + i * NINDIRECT + j)));
-                }
-            }
-        }
-    }
-    Ok(out)
 }
 
 /// Compares the bitmap with the owners, both ways.

@@ -2,7 +2,7 @@
 //! patching the image file directly, is caught and named.
 
 use super::*;
-use fsformat::{LogHeader, NDIRECT, NINDIRECT};
+use fsformat::{LogHeader, NDIRECT, NINDIRECT, SINGLE_INDIRECT};
 use std::fs::OpenOptions;
 use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
@@ -100,8 +100,9 @@ fn a_fresh_image_is_consistent() {
     let r = check_fs(&img.0).unwrap();
     assert!(r.is_clean(), "{r}");
     assert_eq!((r.inodes, r.dirs, r.leaked_blocks), (5, 1, 0));
-    // Root 1 block; single 16 + table; double 11 + 256 + 301 data, 2 tables + 1 root table.
-    assert_eq!(r.data_blocks, 1 + 1 + 17 + (11 + 256 + 301 + 1 + 1 + 2));
+    // Root 1 block; small 1; single NDIRECT + 5 + table; double NDIRECT + 256 + 301 data,
+    // the singly-indirect table, the doubly-indirect root and 2 tables below it.
+    assert_eq!(r.data_blocks as usize, 1 + 1 + (NDIRECT + 5 + 1) + (NDIRECT + 256 + 301 + 1 + 1 + 2));
 }
 
 #[test]
@@ -165,11 +166,13 @@ fn an_address_outside_the_data_area_is_caught() {
 #[test]
 fn blocks_past_the_size_are_caught() {
     let img = image();
-    img.edit_inode(SINGLE, |di| di.size = 2 * BSIZE as u32);
+    img.edit_inode(SINGLE, |di| di.size = 2 * BSIZE as u64);
     let p = img.problems();
     assert!(p.contains(&Problem::BlockPastEnd { inum: SINGLE, size: 2048, file_block: 2 }), "{p:?}");
-    img.edit_inode(EMPTY, |di| di.size = u32::MAX);
-    assert!(img.problems().contains(&Problem::BadSize { inum: EMPTY, size: u32::MAX }));
+    img.edit_inode(EMPTY, |di| di.size = u64::MAX);
+    assert!(img.problems().contains(&Problem::BadSize { inum: EMPTY, size: u64::MAX }));
+    img.edit_inode(EMPTY, |di| di.size = fsformat::MAXFILE_BYTES + 1);
+    assert!(img.problems().contains(&Problem::BadSize { inum: EMPTY, size: fsformat::MAXFILE_BYTES + 1 }));
 }
 
 #[test]
@@ -219,7 +222,7 @@ fn a_directory_named_twice_is_caught() {
     img.flip_bit(b);
     img.edit_inode(EMPTY, |di| {
         di.typ = fsformat::T_DIR;
-        di.size = 2 * DIRENT_SIZE as u32;
+        di.size = 2 * DIRENT_SIZE as u64;
         di.addrs[0] = b;
         di.nlink = 2;
     });

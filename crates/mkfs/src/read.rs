@@ -7,8 +7,8 @@
 //! corrupt image gives an error, never a panic.
 
 use fsformat::{
-    block_path, indirect_get, BlockPath, Dirent, DiskInode, SuperBlock, BPB, BSIZE, DINODE_SIZE, DIRENT_SIZE,
-    DOUBLE_INDIRECT, NDIRECT, NINDIRECT, ROOTINO, SINGLE_INDIRECT, T_DIR, T_FILE, T_FREE,
+    block_path, indirect_get, root_depth, root_first_block, subtree_blocks, Dirent, DiskInode, SuperBlock,
+    BPB, BSIZE, DINODE_SIZE, DIRENT_SIZE, MAXFILE_BYTES, NADDRS, NINDIRECT, ROOTINO, T_DIR, T_FILE, T_FREE,
 };
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
@@ -91,47 +91,102 @@ impl ImageReader {
         Ok(())
     }
 
-    /// Reads an indirect table at `b`, or `None` when the address is 0 (not allocated).
-    fn table(&mut self, b: u32) -> io::Result<Option<[u8; BSIZE]>> {
-        if b == 0 {
-            return Ok(None);
+    /// The disk block holding file block `bn` of `inode`, 0 for a hole (or past the
+    /// largest file). Every address on the way is range-checked.
+    pub fn file_block(&mut self, inode: &DiskInode, bn: usize) -> io::Result<u32> {
+        let Some(path) = block_path(bn) else { return Ok(0) };
+        let mut addr = inode.addrs[path.root];
+        for &i in path.indices() {
+            if addr == 0 {
+                return Ok(0);
+            }
+            self.check_data_block(addr, "an indirect address")?;
+            addr = indirect_get(&self.block(addr)?, i);
         }
-        self.check_data_block(b, "an indirect address")?;
-        self.block(b).map(Some)
+        if addr != 0 {
+            self.check_data_block(addr, "a file")?;
+        }
+        Ok(addr)
+    }
+
+    /// `len` bytes of the file `inode` describes from byte `off` (fewer at its end);
+    /// unallocated blocks read as zeros.
+    pub fn read_at(&mut self, inode: &DiskInode, off: u64, len: usize) -> io::Result<Vec<u8>> {
+        if inode.size > MAXFILE_BYTES {
+            return Err(corrupt(format!("size {} exceeds the largest file", inode.size)));
+        }
+        let end = off.saturating_add(len as u64).min(inode.size);
+        let mut out = Vec::with_capacity(end.saturating_sub(off) as usize);
+        let mut pos = off;
+        while pos < end {
+            let (bn, at) = ((pos / BSIZE as u64) as usize, (pos % BSIZE as u64) as usize);
+            let want = ((end - pos) as usize).min(BSIZE - at);
+            match self.file_block(inode, bn)? {
+                0 => out.resize(out.len() + want, 0),
+                b => out.extend_from_slice(&self.block(b)?[at..at + want]),
+            }
+            pos += want as u64;
+        }
+        Ok(out)
     }
 
     /// The contents of the file `inode` describes; unallocated blocks read as zeros.
     pub fn contents(&mut self, inode: &DiskInode) -> io::Result<Vec<u8>> {
-        let size = inode.size as usize;
-        let mut out = Vec::with_capacity(size);
-        let single = self.table(inode.addrs[SINGLE_INDIRECT])?;
-        let double = self.table(inode.addrs[DOUBLE_INDIRECT])?;
-        // The inner table of the doubly-indirect block that was read last.
-        let mut inner: Option<(usize, Option<[u8; BSIZE]>)> = None;
-        for bn in 0..size.div_ceil(BSIZE) {
-            let path =
-                block_path(bn).ok_or_else(|| corrupt(format!("size {size} exceeds the largest file")))?;
-            let addr = match path {
-                BlockPath::Direct(i) => inode.addrs[i],
-                BlockPath::Single(i) => single.as_ref().map_or(0, |t| indirect_get(t, i)),
-                BlockPath::Double(i, j) => {
-                    if inner.as_ref().map(|(k, _)| *k) != Some(i) {
-                        let b = double.as_ref().map_or(0, |t| indirect_get(t, i));
-                        inner = Some((i, self.table(b)?));
-                    }
-                    let table = inner.as_ref().and_then(|(_, t)| t.as_ref());
-                    table.map_or(0, |t| indirect_get(t, j))
+        let size = usize::try_from(inode.size).map_err(|_| corrupt(format!("size {}", inode.size)))?;
+        self.read_at(inode, 0, size)
+    }
+
+    /// Calls `visit(block, Some(file_block))` for every data block of `inode`'s tree and
+    /// `visit(block, None)` for every indirect table, in tree order (tables before what they
+    /// point at). A table is read only when `visit` returns true for it (the caller checked
+    /// its address).
+    pub(crate) fn walk_tree(
+        &mut self,
+        inode: &DiskInode,
+        visit: &mut dyn FnMut(u32, Option<usize>) -> bool,
+    ) -> io::Result<()> {
+        for root in 0..NADDRS {
+            let b = inode.addrs[root];
+            if b == 0 {
+                continue;
+            }
+            match root_depth(root) {
+                0 => {
+                    visit(b, Some(root));
                 }
-            };
-            let want = (size - bn * BSIZE).min(BSIZE);
-            if addr == 0 {
-                out.resize(out.len() + want, 0);
-            } else {
-                self.check_data_block(addr, "a file")?;
-                out.extend_from_slice(&self.block(addr)?[..want]);
+                depth => {
+                    if visit(b, None) {
+                        self.walk_table(b, depth, root_first_block(root), visit)?;
+                    }
+                }
             }
         }
-        Ok(out)
+        Ok(())
+    }
+
+    /// `walk_tree` below the indirect table `table`, `depth` levels above the data, whose
+    /// first file block is `first`.
+    fn walk_table(
+        &mut self,
+        table: u32,
+        depth: usize,
+        first: usize,
+        visit: &mut dyn FnMut(u32, Option<usize>) -> bool,
+    ) -> io::Result<()> {
+        let t = self.block(table)?;
+        let span = subtree_blocks(depth - 1);
+        for i in 0..NINDIRECT {
+            let b = indirect_get(&t, i);
+            if b == 0 {
+                continue;
+            }
+            if depth == 1 {
+                visit(b, Some(first + i));
+            } else if visit(b, None) {
+                self.walk_table(b, depth - 1, first + i * span, visit)?;
+            }
+        }
+        Ok(())
     }
 
     /// The used entries of directory `inum`, in on-disk order.
@@ -189,22 +244,20 @@ impl ImageReader {
 
     /// Every block inode `inode` references: data blocks and indirect tables.
     fn referenced_blocks(&mut self, inode: &DiskInode) -> io::Result<Vec<u32>> {
-        let mut out: Vec<u32> = inode.addrs[..NDIRECT].iter().copied().filter(|&b| b != 0).collect();
-        let single = inode.addrs[SINGLE_INDIRECT];
-        if let Some(t) = self.table(single)? {
-            out.push(single);
-            out.extend((0..NINDIRECT).map(|i| indirect_get(&t, i)).filter(|&b| b != 0));
-        }
-        let double = inode.addrs[DOUBLE_INDIRECT];
-        if let Some(outer) = self.table(double)? {
-            out.push(double);
-            for i in 0..NINDIRECT {
-                let b = indirect_get(&outer, i);
-                if let Some(t) = self.table(b)? {
-                    out.push(b);
-                    out.extend((0..NINDIRECT).map(|j| indirect_get(&t, j)).filter(|&x| x != 0));
-                }
+        let (start, end) = (self.sb.data_start(), self.sb.size);
+        let mut out = Vec::new();
+        let mut bad = None;
+        self.walk_tree(inode, &mut |b, _| {
+            let ok = b >= start && b < end;
+            if ok {
+                out.push(b);
+            } else {
+                bad.get_or_insert(b);
             }
+            ok
+        })?;
+        if let Some(b) = bad {
+            self.check_data_block(b, "an inode")?;
         }
         Ok(out)
     }

@@ -25,15 +25,13 @@ use alloc::boxed::Box;
 use alloc::vec::Vec;
 use fsformat::{bitmap_find_clear, indirect_get, BPB, BSIZE, MAXOPBLOCKS, NINDIRECT};
 
-/// A detached piece of a file's block tree, waiting to be freed.
+/// A detached piece of a file's block tree, waiting to be freed: `block`, `depth` levels of
+/// indirect blocks above the data (0: a data block; 1: its entries are data blocks; 2 and 3:
+/// its entries are trees one level less deep).
 #[derive(Clone, Copy, Debug)]
-pub enum Detached {
-    /// A data block.
-    Data(u32),
-    /// A singly-indirect block: its entries are data blocks.
-    Single(u32),
-    /// A doubly-indirect block: its entries are singly-indirect blocks.
-    Double(u32),
+pub struct Detached {
+    pub block: u32,
+    pub depth: usize,
 }
 
 /// Blocks waiting to be freed, used as a stack.
@@ -85,7 +83,7 @@ fn find_and_set(from: u32, to: u32) -> Option<u32> {
     let mut b = from;
     while b < to {
         let base = b / BPB as u32 * BPB as u32;
-        let block_end = (base + BPB as u32).min(to);
+        let block_end = base.saturating_add(BPB as u32).min(to);
         let mapno = s.bitmap_block(b);
         let mut map = bio::read(mapno);
         let found = {
@@ -169,9 +167,7 @@ fn free_batch() {
     let mut nmaps = 0;
     loop {
         let Some(item) = PENDING.lock().pop() else { return };
-        let b = match item {
-            Detached::Data(b) | Detached::Single(b) | Detached::Double(b) => b,
-        };
+        let b = item.block;
         let map = s.bitmap_block(b);
         if !maps[..nmaps].contains(&map) {
             if nmaps == MAXOPBLOCKS {
@@ -181,23 +177,26 @@ fn free_batch() {
             maps[nmaps] = map;
             nmaps += 1;
         }
-        match item {
-            Detached::Data(_) => {}
-            Detached::Single(b) => queue_children(b, Detached::Data),
-            Detached::Double(b) => queue_children(b, Detached::Single),
+        if item.depth > 0 {
+            queue_children(b, item.depth - 1);
         }
         free(b);
     }
 }
 
-/// Queues the non-zero entries of indirect block `b` (read before `b` itself is freed).
-fn queue_children(b: u32, kind: fn(u32) -> Detached) {
+/// Queues the non-zero entries of indirect block `b` (read before `b` itself is freed), trees
+/// `depth` levels deep.
+fn queue_children(b: u32, depth: usize) {
     if !is_data_block(b) {
         return;
     }
     let children: Vec<Detached> = {
         let buf = bio::read(b);
-        (0..NINDIRECT).map(|i| indirect_get(buf.data(), i)).filter(|&a| a != 0).map(kind).collect()
+        (0..NINDIRECT)
+            .map(|i| indirect_get(buf.data(), i))
+            .filter(|&a| a != 0)
+            .map(|block| Detached { block, depth })
+            .collect()
     };
     PENDING.lock().extend(children);
 }

@@ -20,8 +20,8 @@ impl InodeGuard<'_> {
         }
         let mut block = [0u8; BSIZE];
         let mut off = 0u32;
-        while off < self.size() {
-            let n = self.read(off, &mut block)?;
+        while u64::from(off) < self.size() {
+            let n = self.read(u64::from(off), &mut block)?;
             if n == 0 {
                 break;
             }
@@ -64,11 +64,14 @@ impl InodeGuard<'_> {
         let inum = u16::try_from(inum).map_err(|_| Errno::Inval)?;
         let off = match self.find_entry(|_, de| de.inum == 0)? {
             Some((off, _)) => off,
-            None => self.size().next_multiple_of(DIRENT_SIZE as u32),
+            // A directory never nears 4 GiB (entries hold 16-bit inode numbers).
+            None => {
+                u32::try_from(self.size().next_multiple_of(DIRENT_SIZE as u64)).map_err(|_| Errno::NoSpc)?
+            }
         };
         let mut raw = [0u8; DIRENT_SIZE];
         Dirent::new(inum, name).encode(&mut raw);
-        match self.write(off, &raw)? {
+        match self.write(u64::from(off), &raw)? {
             DIRENT_SIZE => Ok(()),
             _ => Err(Errno::NoSpc),
         }
@@ -76,7 +79,7 @@ impl InodeGuard<'_> {
 
     /// Clears the entry at byte offset `off` (from `lookup`). Must run inside a transaction.
     pub fn remove_entry(&mut self, off: u32) -> Result<(), Errno> {
-        match self.write(off, &[0u8; DIRENT_SIZE])? {
+        match self.write(u64::from(off), &[0u8; DIRENT_SIZE])? {
             DIRENT_SIZE => Ok(()),
             _ => Err(Errno::Io),
         }

@@ -44,7 +44,7 @@ impl InodeGuard<'_> {
         if let Some(pa) = cache.lookup(index) {
             return Ok(pa);
         }
-        let size = self.size() as u64;
+        let size = self.size();
         let file_pages = size.div_ceil(PGSIZE as u64);
         if index >= file_pages {
             return Err(Errno::Fault);
@@ -100,12 +100,12 @@ impl InodeGuard<'_> {
     /// a kernel buffer through the cache; returns the count. For `exec` and other kernel
     /// readers; `read()` copies straight from the cache pages to user memory instead
     /// (`fs::file`).
-    pub(super) fn read_file(&self, off: u32, dst: &mut [u8]) -> Result<usize, Errno> {
+    pub(super) fn read_file(&self, off: u64, dst: &mut [u8]) -> Result<usize, Errno> {
         let n = dst.len();
         let mut done = 0;
         while done < n {
-            let pos = off as usize + done;
-            let (index, at) = ((pos / PGSIZE) as u64, pos % PGSIZE);
+            let pos = off + done as u64;
+            let (index, at) = (pos / PGSIZE as u64, (pos % PGSIZE as u64) as usize);
             let m = (PGSIZE - at).min(n - done);
             let window = (n - done).div_ceil(PGSIZE) as u64;
             let pa = match self.page(index, window) {
@@ -125,11 +125,12 @@ impl InodeGuard<'_> {
     /// to the disk before this returns (ordered data, see the module docs); metadata is
     /// logged. Returns the count written, which is short when the operation's share of the
     /// log runs out (the caller continues in a new transaction; the first block is always
-    /// written), the disk is full or the file reaches `MAXFILE` blocks; an error when nothing
+    /// written), the disk is full or the file reaches `MAXFILE_BYTES`; an error when nothing
     /// could be written.
-    /// `src` starts at most at the end of the file and fits below `MAXFILE` blocks
-    /// (`InodeGuard::write` checks).
-    pub(super) fn write_file(&mut self, off: u32, src: &[u8]) -> Result<usize, Errno> {
+    /// `src` starts at most at the end of the file and ends at most at `MAXFILE_BYTES`
+    /// (`InodeGuard::write` checks). Offsets are 64-bit: positions are `usize` here, which
+    /// is 64-bit on this kernel's only target.
+    pub(super) fn write_file(&mut self, off: u64, src: &[u8]) -> Result<usize, Errno> {
         let n = src.len();
         let mut done = 0;
         let mut failure = None;
@@ -178,8 +179,8 @@ impl InodeGuard<'_> {
             // The frame reference is kept until its writes complete.
             written.push(pa);
             done += covered;
-            if pos + covered > self.size() as usize {
-                self.set_size((pos + covered) as u32);
+            if (pos + covered) as u64 > self.size() {
+                self.set_size((pos + covered) as u64);
             }
             if covered < want {
                 break; // out of log room or disk space

@@ -1,6 +1,7 @@
 //! In-memory inodes: the table of inodes in use, counted references ([`Inode`]), locking
-//! ([`InodeGuard`]), and an inode's contents: block mapping (direct, singly- and
-//! doubly-indirect), reading, writing, truncation, and the on-disk copy (`update`).
+//! ([`InodeGuard`]), and an inode's contents: block mapping (direct, singly-, doubly- and
+//! triply-indirect: files up to `MAXFILE_BYTES`, a little over 16 GiB, with 64-bit sizes and
+//! offsets), reading, writing, truncation, and the on-disk copy (`update`).
 //!
 //! An `Inode` is a reference: `clone` takes another, `drop` releases it. When the last
 //! reference to an inode with no links goes away, the inode is queued and freed by the next
@@ -9,7 +10,9 @@
 //!
 //! Freeing is crash-safe and bounded ([`free_orphan`]): the blocks go from the end of the
 //! block tree, each transaction clearing both the pointers and their bitmap bits (at most
-//! `MAXOPBLOCKS` logged blocks) and shrinking the size to match; the inode itself (still
+//! `MAXOPBLOCKS` logged blocks; a whole leaf table goes with its data blocks and only its
+//! parent's entry cleared, so a transaction frees as many leaves as its bitmap blocks allow)
+//! and shrinking the size to match; the inode itself (still
 //! allocated with no links, so the orphan scan at mount finds it) is freed in the last one.
 //! A crash at any point leaves a shorter consistent orphan that mount finishes freeing.
 //! Truncation moves the block tree to a fresh inode with no links, in the caller's
@@ -28,9 +31,9 @@ use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use fsformat::{
-    block_path, indirect_get, indirect_set, BlockPath, DiskInode, SuperBlock, BSIZE, DINODE_SIZE,
-    DOUBLE_INDIRECT, IPB, MAXFILE, MAXOPBLOCKS, NADDRS, NDIRECT, NINDIRECT, ROOTINO, SINGLE_INDIRECT, T_FILE,
-    T_FREE,
+    block_path, indirect_get, indirect_set, root_depth, root_first_block, subtree_blocks, DiskInode,
+    SuperBlock, BSIZE, DINODE_SIZE, IPB, MAXFILE_BYTES, MAXOPBLOCKS, NADDRS, NDIRECT, NINDIRECT, ROOTINO,
+    T_FILE, T_FREE,
 };
 
 /// An inode's contents, guarded by its sleep lock.
@@ -195,21 +198,21 @@ impl LogBudget {
         LogBudget { blocks, n: 1 }
     }
 
-    /// Counts `more` (block numbers; `None` logs nothing) if they fit, else returns false.
+    /// Counts `more` (block numbers; `None` logs nothing) if they all fit, else counts none
+    /// of them and returns false.
     fn take(&mut self, more: &[Option<u32>]) -> bool {
-        let mut new = [0u32; 2];
-        let mut k = 0;
-        for b in more.iter().flatten() {
-            if !self.blocks[..self.n].contains(b) && !new[..k].contains(b) {
-                new[k] = *b;
-                k += 1;
+        let before = self.n;
+        for &b in more.iter().flatten() {
+            if self.blocks[..self.n].contains(&b) {
+                continue;
             }
+            if self.n == MAXOPBLOCKS {
+                self.n = before;
+                return false;
+            }
+            self.blocks[self.n] = b;
+            self.n += 1;
         }
-        if self.n + k > MAXOPBLOCKS {
-            return false;
-        }
-        self.blocks[self.n..self.n + k].copy_from_slice(&new[..k]);
-        self.n += k;
         true
     }
 }
@@ -226,11 +229,10 @@ fn bitmap_of(b: u32) -> Option<u32> {
 fn free_tail(inum: u32, di: &mut DiskInode) -> bool {
     let mut budget = LogBudget::new(sb().inode_block(inum));
     let mut lowest = usize::MAX;
-    let all = free_double(di, &mut budget, &mut lowest)
-        && free_single(di, &mut budget, &mut lowest)
+    let all = (NDIRECT..NADDRS).rev().all(|root| free_root(di, root, &mut budget, &mut lowest))
         && free_direct(di, &mut budget, &mut lowest);
     if lowest != usize::MAX {
-        di.size = di.size.min((lowest * BSIZE) as u32);
+        di.size = di.size.min((lowest * BSIZE) as u64);
     }
     all
 }
@@ -251,52 +253,97 @@ fn free_direct(di: &mut DiskInode, budget: &mut LogBudget, lowest: &mut usize) -
     true
 }
 
-fn free_single(di: &mut DiskInode, budget: &mut LogBudget, lowest: &mut usize) -> bool {
-    let ind = di.addrs[SINGLE_INDIRECT];
-    if ind == 0 {
-        return true;
-    }
-    if balloc::is_data_block(ind) && !free_entries(ind, NDIRECT, budget, lowest) {
-        return false;
-    }
-    if !budget.take(&[bitmap_of(ind)]) {
-        return false;
-    }
-    balloc::free(ind);
-    di.addrs[SINGLE_INDIRECT] = 0;
-    true
-}
-
-fn free_double(di: &mut DiskInode, budget: &mut LogBudget, lowest: &mut usize) -> bool {
-    let top = di.addrs[DOUBLE_INDIRECT];
+/// Frees the indirect tree rooted at `addrs[root]` (`root >= NDIRECT`), its last blocks
+/// first; returns whether all of it is gone.
+fn free_root(di: &mut DiskInode, root: usize, budget: &mut LogBudget, lowest: &mut usize) -> bool {
+    let top = di.addrs[root];
     if top == 0 {
         return true;
     }
-    if balloc::is_data_block(top) {
-        for i in (0..NINDIRECT).rev() {
-            let mid = indirect_get(bio::read(top).data(), i);
-            if mid == 0 {
-                continue;
-            }
-            let first = NDIRECT + NINDIRECT + i * NINDIRECT;
-            if balloc::is_data_block(mid) && !free_entries(mid, first, budget, lowest) {
-                return false;
-            }
-            if !budget.take(&[Some(top), bitmap_of(mid)]) {
-                return false;
-            }
-            let mut buf = bio::read(top);
-            indirect_set(buf.data_mut(), i, 0);
-            log::log_write(&buf);
-            drop(buf);
-            balloc::free(mid);
-        }
+    let (depth, first) = (root_depth(root), root_first_block(root));
+    if balloc::is_data_block(top) && !free_subtree(top, depth, first, budget, lowest) {
+        return false;
     }
     if !budget.take(&[bitmap_of(top)]) {
         return false;
     }
     balloc::free(top);
-    di.addrs[DOUBLE_INDIRECT] = 0;
+    di.addrs[root] = 0;
+    true
+}
+
+/// Frees what indirect block `ind` (`depth` levels above the data, holding file blocks
+/// `first..`) points at, last entry first, clearing the entries; returns whether all are
+/// gone (`ind` itself stays for the caller to free).
+fn free_subtree(ind: u32, depth: usize, first: usize, budget: &mut LogBudget, lowest: &mut usize) -> bool {
+    if depth == 1 {
+        return free_entries(ind, first, budget, lowest);
+    }
+    let span = subtree_blocks(depth - 1);
+    for i in (0..NINDIRECT).rev() {
+        let child = indirect_get(bio::read(ind).data(), i);
+        if child == 0 {
+            continue;
+        }
+        if depth == 2 && free_whole_leaf(ind, i, child, first + i * span, budget, lowest) {
+            continue;
+        }
+        if balloc::is_data_block(child) && !free_subtree(child, depth - 1, first + i * span, budget, lowest) {
+            return false;
+        }
+        if !budget.take(&[Some(ind), bitmap_of(child)]) {
+            return false;
+        }
+        let mut buf = bio::read(ind);
+        indirect_set(buf.data_mut(), i, 0);
+        log::log_write(&buf);
+        drop(buf);
+        balloc::free(child);
+    }
+    true
+}
+
+/// Frees the leaf table `leaf` (entry `i` of `parent`, holding file blocks `first..`) and
+/// every data block it names in one go, if the bitmap blocks that takes fit in `budget`
+/// together with `parent`'s entry; returns false, changing nothing, if they do not (the
+/// caller then frees the leaf entry by entry). The leaf itself is freed without being
+/// cleared or logged: nothing names it once the parent's entry is cleared in the same
+/// transaction, so its stale entries never matter. Without this, every leaf (256 blocks) would
+/// take a log slot of its own, and a 4 GiB file thousands of commits more.
+fn free_whole_leaf(
+    parent: u32,
+    i: usize,
+    leaf: u32,
+    first: usize,
+    budget: &mut LogBudget,
+    lowest: &mut usize,
+) -> bool {
+    if !balloc::is_data_block(leaf) {
+        return false;
+    }
+    let entries: [u32; NINDIRECT] = {
+        let buf = bio::read(leaf);
+        core::array::from_fn(|j| indirect_get(buf.data(), j))
+    };
+    let before = budget.n;
+    let fits = budget.take(&[Some(parent), bitmap_of(leaf)])
+        && entries.iter().all(|&b| b == 0 || budget.take(&[bitmap_of(b)]));
+    if !fits {
+        budget.n = before;
+        return false;
+    }
+    // No buffer is held here: each `balloc::free` locks only its bitmap block.
+    for (j, &b) in entries.iter().enumerate().rev() {
+        if b != 0 {
+            balloc::free(b);
+            *lowest = first + j;
+        }
+    }
+    let mut buf = bio::read(parent);
+    indirect_set(buf.data_mut(), i, 0);
+    log::log_write(&buf);
+    drop(buf);
+    balloc::free(leaf);
     true
 }
 
@@ -364,14 +411,9 @@ impl Drop for Inode {
 fn detach_blocks(inum: u32, di: &mut DiskInode) {
     let mut roots = Vec::new();
     for (i, &a) in di.addrs.iter().enumerate() {
-        if a == 0 {
-            continue;
+        if a != 0 {
+            roots.push(Detached { block: a, depth: root_depth(i) });
         }
-        roots.push(match i {
-            SINGLE_INDIRECT => Detached::Single(a),
-            DOUBLE_INDIRECT => Detached::Double(a),
-            _ => Detached::Data(a),
-        });
     }
     di.addrs = [0; NADDRS];
     di.size = 0;
@@ -417,7 +459,7 @@ impl Inode {
             let o = SuperBlock::inode_offset(self.core.inum);
             d.di = DiskInode::decode(&buf.data()[o..o + DINODE_SIZE]);
             d.valid = true;
-            self.core.cache.set_size(d.di.size as u64);
+            self.core.cache.set_size(d.di.size);
         }
         InodeGuard { ip: self, d }
     }
@@ -455,19 +497,20 @@ impl InodeGuard<'_> {
         self.d.di.minor = minor;
     }
 
-    pub fn size(&self) -> u32 {
+    /// The size in bytes.
+    pub fn size(&self) -> u64 {
         self.d.di.size
     }
 
     /// What `update` writes that a file write can change: the size and the block roots.
-    pub(super) fn write_snapshot(&self) -> (u32, [u32; NADDRS]) {
+    pub(super) fn write_snapshot(&self) -> (u64, [u32; NADDRS]) {
         (self.d.di.size, self.d.di.addrs)
     }
 
     /// Sets the size in memory and in the page cache's mirror; call `update` to write it.
-    pub(super) fn set_size(&mut self, size: u32) {
+    pub(super) fn set_size(&mut self, size: u64) {
         self.d.di.size = size;
-        self.ip.core.cache.set_size(size as u64);
+        self.ip.core.cache.set_size(size);
     }
 
     /// The file's page cache.
@@ -485,7 +528,7 @@ impl InodeGuard<'_> {
             ino: self.inum(),
             typ: self.d.di.typ,
             nlink: self.d.di.nlink,
-            size: self.d.di.size as u64,
+            size: self.d.di.size,
         }
     }
 
@@ -526,12 +569,12 @@ impl InodeGuard<'_> {
     /// Reads up to `dst.len()` bytes at `off` into a kernel buffer; returns the count (0 at or
     /// past the end). Holes read as zeros. Regular files are read through their page cache,
     /// directories through the buffer cache.
-    pub fn read(&mut self, off: u32, dst: &mut [u8]) -> Result<usize, Errno> {
+    pub fn read(&mut self, off: u64, dst: &mut [u8]) -> Result<usize, Errno> {
         let size = self.d.di.size;
         if off >= size {
             return Ok(0);
         }
-        let n = ((size - off) as usize).min(dst.len());
+        let n = (size - off).min(dst.len() as u64) as usize;
         let dst = &mut dst[..n];
         if self.file_type() == abi::T_FILE {
             return self.read_file(off, dst);
@@ -541,7 +584,7 @@ impl InodeGuard<'_> {
 
     /// `read` of a directory (or other metadata) through the buffer cache; `dst` ends at most
     /// at the end of the file.
-    fn read_meta(&mut self, off: u32, dst: &mut [u8]) -> Result<usize, Errno> {
+    fn read_meta(&mut self, off: u64, dst: &mut [u8]) -> Result<usize, Errno> {
         let n = dst.len();
         let mut done = 0;
         while done < n {
@@ -564,18 +607,18 @@ impl InodeGuard<'_> {
     /// blocks as needed. Must run inside a transaction. Returns the count written, which is
     /// short when the operation's share of the log runs out (the caller continues in a new
     /// transaction; the first block is always written), the disk is full or the file reaches
-    /// `MAXFILE` blocks; an error when nothing could be written. Regular files are written
-    /// through their page cache (`filedata`: data in place, metadata logged), directories
-    /// through the buffer cache and the log.
-    pub fn write(&mut self, off: u32, src: &[u8]) -> Result<usize, Errno> {
+    /// `MAXFILE_BYTES`; an error when nothing could be written (`NoSpc` at the largest size).
+    /// Regular files are written through their page cache (`filedata`: data in place,
+    /// metadata logged), directories through the buffer cache and the log.
+    pub fn write(&mut self, off: u64, src: &[u8]) -> Result<usize, Errno> {
         if off > self.d.di.size {
             return Err(Errno::Inval);
         }
-        let end = (off as usize + src.len()).min(MAXFILE * BSIZE);
-        if end <= off as usize {
+        let end = off.saturating_add(src.len() as u64).min(MAXFILE_BYTES);
+        if end <= off {
             return if src.is_empty() { Ok(0) } else { Err(Errno::NoSpc) };
         }
-        let src = &src[..end - off as usize];
+        let src = &src[..(end - off) as usize];
         if self.file_type() == abi::T_FILE {
             return self.write_file(off, src);
         }
@@ -583,8 +626,8 @@ impl InodeGuard<'_> {
     }
 
     /// `write` of a directory (or other metadata) through the buffer cache and the log; `src`
-    /// starts at most at the end of the file and fits below `MAXFILE` blocks.
-    fn write_meta(&mut self, off: u32, src: &[u8]) -> Result<usize, Errno> {
+    /// starts at most at the end of the file and fits below `MAXFILE_BYTES`.
+    fn write_meta(&mut self, off: u64, src: &[u8]) -> Result<usize, Errno> {
         let n = src.len();
         let mut done = 0;
         let mut failure = None;
@@ -608,7 +651,7 @@ impl InodeGuard<'_> {
             log::log_write(&buf);
             done += m;
         }
-        let new_end = off + done as u32;
+        let new_end = off + done as u64;
         if new_end > self.d.di.size {
             self.d.di.size = new_end;
         }
@@ -659,50 +702,55 @@ impl InodeGuard<'_> {
 
     /// The disk blocks holding file blocks `first`, `first + 1`, ...: `out[k]` for block
     /// `first + k`, 0 for a hole or a block past the largest file. Each indirect block is read
-    /// once per call however many entries come from it.
+    /// once per call however many entries come from it (the leaf tables' entries are copied;
+    /// the tables above a leaf are read again only when the leaf changes, once per 256
+    /// blocks).
     pub(super) fn lookup_blocks(&self, first: usize, out: &mut [u32]) -> Result<(), Errno> {
-        // The entries of the last leaf indirect block and of the doubly-indirect root read.
         let mut leaf = IndirectCopy::default();
-        let mut root = IndirectCopy::default();
-        let addrs = &self.d.di.addrs;
+        // The leaf table found last: (root, indices above the leaf, its address or 0).
+        let mut last_leaf: Option<(usize, [usize; 2], u32)> = None;
         for (k, slot) in out.iter_mut().enumerate() {
-            let disk = match block_path(first + k) {
-                None => None,
-                Some(BlockPath::Direct(i)) => checked(addrs[i])?,
-                Some(BlockPath::Single(i)) => match checked(addrs[SINGLE_INDIRECT])? {
-                    Some(ind) => checked(leaf.entry(ind, i))?,
-                    None => None,
-                },
-                Some(BlockPath::Double(i, j)) => match checked(addrs[DOUBLE_INDIRECT])? {
-                    Some(top) => match checked(root.entry(top, i))? {
-                        Some(mid) => checked(leaf.entry(mid, j))?,
-                        None => None,
-                    },
-                    None => None,
-                },
+            let Some(path) = block_path(first + k) else {
+                *slot = 0;
+                continue;
             };
-            *slot = disk.unwrap_or(0);
+            let Some((&j, upper)) = path.indices().split_last() else {
+                *slot = checked(self.d.di.addrs[path.root])?.unwrap_or(0);
+                continue;
+            };
+            let mut key = [0; 2];
+            key[..upper.len()].copy_from_slice(upper);
+            let table = match last_leaf {
+                Some((root, above, table)) if root == path.root && above == key => table,
+                _ => {
+                    let table = self.walk_tables(path.root, upper)?.unwrap_or(0);
+                    last_leaf = Some((path.root, key, table));
+                    table
+                }
+            };
+            *slot = if table == 0 { 0 } else { checked(leaf.entry(table, j))?.unwrap_or(0) };
         }
         Ok(())
     }
 
+    /// Follows `addrs[root]` through the entries `indices` of successive indirect blocks;
+    /// returns the block reached, `None` where an address is 0.
+    fn walk_tables(&self, root: usize, indices: &[usize]) -> Result<Option<u32>, Errno> {
+        let Some(mut b) = checked(self.d.di.addrs[root])? else { return Ok(None) };
+        for &i in indices {
+            match checked(indirect_get(bio::read(b).data(), i))? {
+                Some(next) => b = next,
+                None => return Ok(None),
+            }
+        }
+        Ok(Some(b))
+    }
+
     /// The disk block holding file block `bn`, or `None` for a hole.
     fn lookup_block(&self, bn: usize) -> Result<Option<u32>, Errno> {
-        let addrs = &self.d.di.addrs;
         match block_path(bn) {
             None => Ok(None),
-            Some(BlockPath::Direct(i)) => checked(addrs[i]),
-            Some(BlockPath::Single(i)) => match checked(addrs[SINGLE_INDIRECT])? {
-                Some(ind) => checked(indirect_get(bio::read(ind).data(), i)),
-                None => Ok(None),
-            },
-            Some(BlockPath::Double(i, j)) => {
-                let Some(top) = checked(addrs[DOUBLE_INDIRECT])? else { return Ok(None) };
-                let Some(mid) = checked(indirect_get(bio::read(top).data(), i))? else {
-                    return Ok(None);
-                };
-                checked(indirect_get(bio::read(mid).data(), j))
-            }
+            Some(path) => self.walk_tables(path.root, path.indices()),
         }
     }
 
@@ -711,23 +759,19 @@ impl InodeGuard<'_> {
     /// would be set (the inode itself is not counted).
     pub(super) fn write_cost(&self, bn: usize) -> Result<usize, Errno> {
         const NEW: usize = 2;
-        let addrs = &self.d.di.addrs;
-        let entry = |ind: u32, i: usize| checked(indirect_get(bio::read(ind).data(), i));
-        let data = |mapped: Option<u32>, parent: usize| if mapped.is_some() { 1 } else { parent + NEW };
-        Ok(match block_path(bn).ok_or(Errno::NoSpc)? {
-            BlockPath::Direct(i) => data(checked(addrs[i])?, 0),
-            BlockPath::Single(i) => match checked(addrs[SINGLE_INDIRECT])? {
-                None => 2 * NEW,
-                Some(ind) => data(entry(ind, i)?, 1),
-            },
-            BlockPath::Double(i, j) => match checked(addrs[DOUBLE_INDIRECT])? {
-                None => 3 * NEW,
-                Some(top) => match entry(top, i)? {
-                    None => 1 + 2 * NEW,
-                    Some(mid) => data(entry(mid, j)?, 1),
-                },
-            },
-        })
+        let path = block_path(bn).ok_or(Errno::NoSpc)?;
+        let Some(mut b) = checked(self.d.di.addrs[path.root])? else {
+            // The root and every level below it are new.
+            return Ok((path.depth + 1) * NEW);
+        };
+        for (level, &i) in path.indices().iter().enumerate() {
+            match checked(indirect_get(bio::read(b).data(), i))? {
+                Some(next) => b = next,
+                // This table's entry is set, and the levels below it (data included) are new.
+                None => return Ok(1 + (path.depth - level) * NEW),
+            }
+        }
+        Ok(1)
     }
 
     /// The disk block holding file block `bn`, allocating it (and indirect blocks on the way)
@@ -742,18 +786,15 @@ impl InodeGuard<'_> {
         bn: usize,
         alloc: fn() -> Result<u32, Errno>,
     ) -> Result<u32, Errno> {
-        match block_path(bn).ok_or(Errno::NoSpc)? {
-            BlockPath::Direct(i) => self.map_root(i, alloc),
-            BlockPath::Single(i) => {
-                let ind = self.map_root(SINGLE_INDIRECT, balloc::alloc)?;
-                map_entry(ind, i, alloc)
-            }
-            BlockPath::Double(i, j) => {
-                let top = self.map_root(DOUBLE_INDIRECT, balloc::alloc)?;
-                let mid = map_entry(top, i, balloc::alloc)?;
-                map_entry(mid, j, alloc)
-            }
+        let path = block_path(bn).ok_or(Errno::NoSpc)?;
+        let Some((&last, upper)) = path.indices().split_last() else {
+            return self.map_root(path.root, alloc);
+        };
+        let mut table = self.map_root(path.root, balloc::alloc)?;
+        for &i in upper {
+            table = map_entry(table, i, balloc::alloc)?;
         }
+        map_entry(table, last, alloc)
     }
 
     /// `addrs[i]`, allocated by `alloc` if zero (the caller updates the inode).

@@ -59,7 +59,7 @@ struct Segment {
 
 /// Reads exactly `buf.len()` bytes at `off`, or fails with `NoExec`.
 fn read_exact(ip: &mut fs::InodeGuard<'_>, off: u32, buf: &mut [u8]) -> Result<(), Errno> {
-    match ip.read(off, buf) {
+    match ip.read(u64::from(off), buf) {
         Ok(n) if n == buf.len() => Ok(()),
         _ => Err(Errno::NoExec),
     }

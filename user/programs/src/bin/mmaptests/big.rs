@@ -1,6 +1,9 @@
 //! A mapping of a file larger than 32 MiB, touched sparsely: each touch reads about one page
 //! from the disk and takes about one page of memory, offsets past 32 MiB map the right file
-//! pages, and a store there is written back to the right place.
+//! pages, and a store there is written back to the right place. Files larger than the free
+//! memory, scanned through mappings (`bigscan`, `reclaimothers`, on a small machine) and
+//! written and read back at the default machine size (`beyondram`, on a bigger disk); and
+//! offsets past 4 GiB in files the host test puts in the image (`faroffsets`).
 
 use crate::util::{self, map, unmap, Ctx, TestResult, PG, RW};
 use alloc::vec;
@@ -133,8 +136,9 @@ pub fn big_file() -> TestResult {
     Ok(())
 }
 
-/// Free memory above which `bigscan` is skipped: a file larger than that would not fit in
-/// the 64 MiB file limit with its margin (the host test runs it with `--mem 48M`).
+/// Free memory above which `bigscan` is skipped: a file larger than that, with its margin,
+/// would not fit on the default 128 MiB image (the host test runs it with `--mem 48M`;
+/// `beyondram` covers the default machine size on a bigger image).
 const SCAN_SKIP_ABOVE: usize = 48 * MIB;
 /// How much larger than the free memory the scanned file is.
 const SCAN_MARGIN: usize = 8 * MIB;
@@ -174,7 +178,7 @@ pub fn big_scan() -> TestResult {
     util::clean(&[F]);
     let free = util::free()? as usize * PG;
     if free > SCAN_SKIP_ABOVE {
-        println!("bigscan: skipped: {} MiB free, the file would exceed 64 MiB", free / MIB);
+        println!("bigscan: skipped: {} MiB free, the file would not fit on a 128 MiB image", free / MIB);
         return Ok(());
     }
     let size = (free + SCAN_MARGIN).next_multiple_of(PG);
@@ -277,6 +281,178 @@ pub fn reclaim_others() -> TestResult {
         size / MIB
     );
     util::remove(F)
+}
+
+/// How many times the free memory `beyondram`'s file is.
+const BEYOND_FACTOR: usize = 2;
+
+/// A file twice as large as the free memory, at the default machine size (it needs a disk of
+/// more than 256 MiB: a slow case, run only when named): written with `write()` in 1 MiB
+/// calls, then read back with `read()`, every word checked, then scanned through a
+/// read-only `MAP_SHARED` mapping, two words per page. The page cache cannot hold the file,
+/// so both scans live on reclaim; no process is killed.
+pub fn beyond_ram() -> TestResult {
+    const F: &str = "mmhuge";
+    util::clean(&[F]);
+    let free = util::free()? as usize * PG;
+    let size = (BEYOND_FACTOR * free).next_multiple_of(MIB);
+    let t0 = util::ticks();
+    create_scan(F, size)?;
+    let took = util::ticks() - t0;
+    println!("beyondram: {} MiB free, wrote {} MiB in {}.{} s", free / MIB, size / MIB, took / 10, took % 10);
+    let st = fs::stat(F).ctx("stat")?;
+    ensure!(st.size as usize == size, "the file has size {}, expected {}", st.size, size);
+    let reclaimed0 = util::kstat(abi::kstat::PAGES_RECLAIMED)?;
+    let t1 = util::ticks();
+    let status = util::in_child(|| {
+        let Ok(fd) = util::open(F, abi::O_RDONLY) else { return 2 };
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut off = 0;
+        while off < size {
+            let n = match fs::read(fd, &mut buf) {
+                Ok(n) if n > 0 && n.is_multiple_of(8) => n,
+                r => {
+                    println!("beyondram: read at offset {:#x} returned {:?}", off, r.map_err(|_| ()));
+                    return 3;
+                }
+            };
+            for (k, w) in buf[..n].chunks_exact(8).enumerate() {
+                let (p, at) = ((off + k * 8) / PG, (off + k * 8) % PG / 8);
+                let got = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
+                if got != scan_word(p, at) {
+                    println!(
+                        "beyondram: read: word {} of page {} is {:#x}, expected {:#x}",
+                        at,
+                        p,
+                        got,
+                        scan_word(p, at)
+                    );
+                    return 4;
+                }
+            }
+            off += n;
+        }
+        if !matches!(fs::read(fd, &mut buf), Ok(0)) {
+            return 5;
+        }
+        let Ok(a) = map(0, size, PROT_READ, MAP_SHARED, fd, 0) else { return 6 };
+        for p in 0..size / PG {
+            for k in [0, p % (PG / 8)] {
+                // SAFETY: a load from the child's own read-only mapping of the file.
+                let got = unsafe { core::ptr::read_volatile((a + p * PG + k * 8) as *const u64) };
+                if got != scan_word(p, k) {
+                    println!(
+                        "beyondram: mmap: word {} of page {} is {:#x}, expected {:#x}",
+                        k,
+                        p,
+                        got,
+                        scan_word(p, k)
+                    );
+                    return 7;
+                }
+            }
+        }
+        if unmap(a, size).is_err() {
+            return 8;
+        }
+        let _ = fs::close(fd);
+        0
+    })?;
+    let t = util::ticks() - t1;
+    ensure!(status == 0, "the scanning process ended with status {} (-1: killed)", status);
+    let reclaimed = util::kstat(abi::kstat::PAGES_RECLAIMED)? - reclaimed0;
+    println!(
+        "beyondram: read and mapped {} pages in {}.{} s, {} reclaimed",
+        size / PG,
+        t / 10,
+        t % 10,
+        reclaimed
+    );
+    ensure!(reclaimed > 0, "scanning a file twice the free memory reclaimed no page");
+    util::remove(F)?;
+    Ok(())
+}
+
+/// `faroffsets`' files, put in the image by the host test (tests/bigfs.rs), which checks the
+/// image after the case: `mmfar` is `FAR_SIZE` bytes of holes but for [`FAR_ACROSS`] across
+/// byte 4 GiB and [`FAR_END`] in its last bytes; `mmwide` has every block allocated up to
+/// past the doubly-indirect range (about 66 MiB) and ends with [`WIDE_END`].
+const GIB: usize = 1 << 30;
+const FAR_SIZE: usize = 5 * GIB + 123;
+const FAR_ACROSS: &[u8] = b"ACROSS4G";
+const FAR_END: &[u8] = b"END";
+const WIDE_SIZE: usize = (9 + 256 + 256 * 256) * 1024 + 2 * MIB;
+const WIDE_END: &[u8] = b"wide!";
+/// What the case stores through shared mappings, and where (checked by the host test).
+const FAR_STORE: &[u8] = b"STORED";
+const FAR_STORE_AT: usize = 4 * GIB + 3 * PG + 7;
+const FAR_LAST: &[u8] = b"LASTPAGE";
+const FAR_LAST_AT: usize = FAR_SIZE - 20;
+
+/// Compares `want` with the bytes at `addr`.
+fn expect_bytes(what: &str, addr: usize, want: &[u8]) -> TestResult {
+    // SAFETY: the caller's readable mapping covers `want.len()` bytes at `addr`.
+    let got = unsafe { util::bytes(addr, want.len()) };
+    ensure!(got == want, "{}: found {:?}, expected {:?}", what, got, want);
+    Ok(())
+}
+
+/// File offsets past 4 GiB (slow: run only when named, on the image tests/bigfs.rs makes):
+/// `stat` reports a 5 GiB size; a shared mapping across byte 4 GiB reads the bytes mkfs put
+/// there through the triply-indirect block, and zeros in holes; stores past 4 GiB and in
+/// the file's last page reach the disk at munmap (allocating blocks in holes) and read back
+/// after the cache is gone; a file reaching past the doubly-indirect range is read at its
+/// end and unlinked (its blocks freed in bounded transactions). The host test checks the
+/// stores and the image's consistency afterwards.
+pub fn far_offsets() -> TestResult {
+    let st = fs::stat("mmfar").ctx("stat mmfar (made by tests/bigfs.rs)")?;
+    ensure!(st.size as usize == FAR_SIZE, "mmfar has size {}, expected {}", st.size, FAR_SIZE);
+    let fd = util::open("mmfar", O_RDWR)?;
+    let a = map(0, 8 * PG, RW, MAP_SHARED, fd, 4 * GIB - PG)?;
+    expect_bytes("bytes across 4 GiB", a + PG - 3, FAR_ACROSS)?;
+    expect_bytes("a hole after 4 GiB", a + 2 * PG, &[0; 16])?;
+    // SAFETY: a store into the shared writable mapping (a hole page of the file).
+    unsafe { util::bytes_mut(a + FAR_STORE_AT - (4 * GIB - PG), FAR_STORE.len()) }.copy_from_slice(FAR_STORE);
+    unmap(a, 8 * PG)?;
+    let last = (FAR_SIZE - 1) / PG * PG;
+    let b = map(0, PG, RW, MAP_SHARED, fd, last)?;
+    expect_bytes("the last bytes", b + FAR_SIZE - FAR_END.len() - last, FAR_END)?;
+    expect_bytes("past end-of-file", b + FAR_SIZE - last, &[0; 8])?;
+    // SAFETY: a store into the shared writable mapping of the last page.
+    unsafe { util::bytes_mut(b + FAR_LAST_AT - last, FAR_LAST.len()) }.copy_from_slice(FAR_LAST);
+    unmap(b, PG)?;
+    let _ = fs::close(fd);
+    // The inode and its cache are gone: map again and read the stores from the disk.
+    let fd = util::open("mmfar", abi::O_RDONLY)?;
+    let c = map(0, PG, PROT_READ, MAP_PRIVATE, fd, FAR_STORE_AT / PG * PG)?;
+    expect_bytes("the store past 4 GiB, read back", c + FAR_STORE_AT % PG, FAR_STORE)?;
+    unmap(c, PG)?;
+    let d = map(0, PG, PROT_READ, MAP_SHARED, fd, last)?;
+    expect_bytes("the store in the last page, read back", d + FAR_LAST_AT - last, FAR_LAST)?;
+    unmap(d, PG)?;
+    let _ = fs::close(fd);
+    let st = fs::stat("mmfar").ctx("stat mmfar again")?;
+    ensure!(st.size as usize == FAR_SIZE, "write-back changed the size to {}", st.size);
+    // The wide file: its end through the triply-indirect block, then unlink it.
+    let st = fs::stat("mmwide").ctx("stat mmwide (made by tests/bigfs.rs)")?;
+    ensure!(st.size as usize == WIDE_SIZE, "mmwide has size {}, expected {}", st.size, WIDE_SIZE);
+    let fd = util::open("mmwide", abi::O_RDONLY)?;
+    let tail = (WIDE_SIZE - 1) / PG * PG;
+    let e = map(0, PG, PROT_READ, MAP_SHARED, fd, tail)?;
+    expect_bytes("the end of mmwide", e + WIDE_SIZE - WIDE_END.len() - tail, WIDE_END)?;
+    unmap(e, PG)?;
+    let _ = fs::close(fd);
+    let (t0, writes0) = (util::ticks(), util::kstat(abi::kstat::DISK_WRITES)?);
+    util::remove("mmwide")?;
+    let (t, writes) = (util::ticks() - t0, util::kstat(abi::kstat::DISK_WRITES)? - writes0);
+    println!(
+        "faroffsets: unlinked a {} MiB file in {}.{} s, {} disk blocks written",
+        WIDE_SIZE / MIB,
+        t / 10,
+        t % 10,
+        writes
+    );
+    Ok(())
 }
 
 /// Dirty pages written back under memory pressure: a shared writable mapping of a file larger

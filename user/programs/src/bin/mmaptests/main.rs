@@ -7,7 +7,10 @@
 //! with 0 and the kernel's free-page count (kstat FREE_PAGES) is back where it was before the
 //! case, so every leaked page is caught. Output, per case, is exactly `test NAME: OK` or `test NAME: FAILED` (after a line giving the
 //! reason), then `ALL TESTS PASSED` (exit 0) or `SOME TESTS FAILED` (exit 1).
-//! `mmaptests NAME...` runs only the named cases, `mmaptests -l` lists them. Arguments
+//! `mmaptests NAME...` runs only the named cases, `mmaptests -l` lists them. The last
+//! [`SLOW`] cases run only when named: they need more disk than the default image has
+//! or files the host test puts in the image (tests/mmaptests.rs and tests/bigfs.rs boot
+//! them on images of their own). Arguments
 //! starting with `--` are helper modes the suite execs itself in (see [`helper`]).
 //!
 //! Cases work in the root directory, create their files under names starting with `mm`, and
@@ -43,7 +46,7 @@ use ulib::{println, Args};
 
 ulib::entry!(main);
 
-/// Every case, in the order they run.
+/// Every case, in the order they run; the last [`SLOW`] only when named.
 static CASES: &[Case] = &[
     case("privateread", files::private_read),
     case("privatewrite", files::private_write),
@@ -134,13 +137,19 @@ static CASES: &[Case] = &[
     long("bigscan", big::big_scan),
     long("reclaimothers", big::reclaim_others),
     long("bigwrite", big::big_write),
+    long("beyondram", big::beyond_ram),
+    long("faroffsets", big::far_offsets),
 ];
+
+/// Cases at the end of [`CASES`] that a run without names skips (see the module docs).
+const SLOW: usize = 2;
 
 fn main(args: Args) -> i32 {
     if let Some(mode) = args.get(1).filter(|a| a.starts_with(b"--")) {
         return helper(mode, args);
     }
-    testing::run_suite("mmaptests", args, CASES)
+    let cases = if args.len() > 1 { CASES } else { &CASES[..CASES.len() - SLOW] };
+    testing::run_suite("mmaptests", args, cases)
 }
 
 /// Helper modes the suite execs itself in.
