@@ -177,12 +177,12 @@ pub fn markdown(system: &System, runs: &[RunResult], charts: &[Chart]) -> String
         "\n**Units.** Counted runs use `-icount shift=0 -smp 1`: QEMU's clock then follows executed \
          instructions, and one `time` unit (the 10 MHz timebase) is **100 guest instructions**. `time` \
          is a measured section's total in those units, `ops` the operations in it, and \
-         `insns/op = time × 100 / ops` (resolution: 100 instructions per section). A process waiting for \
+         `insns/op = (time − idle) × 100 / ops` (resolution: 100 instructions per section). A process waiting for \
          the disk sleeps; when no process can run the hart waits in `wfi`, and under `-icount` \
-         (QEMU's default `sleep=on`) the clock then advances at host speed, so a disk wait counts as \
-         the host's time for the I/O and for waking the virtual CPU (1 ns = 1 instruction): rows that \
-         read or write the disk are host latency as much as guest work and change from run to run with \
-         the host's load (by far more than 10% on a loaded machine), the others repeat exactly. `wall s` is host seconds since the \
+         (QEMU's default `sleep=on`) the clock then advances at host speed, so the `idle` column (the \
+         kernel's `kstat` IDLE_TIME over the section, in `time` units) is host latency of the disk, \
+         which changes from run to run with the host's load; `insns/op` leaves it out and counts the \
+         guest's own work. `wall s` is host seconds since the \
          guest's previous output line (so it includes any untimed set-up before the row); host times \
          come from a shared 2-core machine and are indicative only. Counter columns are deltas of the \
          kernel's `kstat` counters over the section: `disk_reads`/`disk_writes` count 1 KiB blocks at \

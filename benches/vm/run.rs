@@ -54,10 +54,13 @@ impl Row {
         })
     }
 
-    /// Guest instructions per operation: `time` units × 100 / `ops`.
+    /// Guest instructions per operation: (`time` − `idle`) units × 100 / `ops` (idle time,
+    /// the hart waiting in `wfi` for the disk, advances the clock at host speed under
+    /// `-icount` and is not guest work).
     pub fn insns_per_op(&self) -> Option<f64> {
         let (time, ops) = (self.num("time")?, self.num("ops")?);
-        (ops > 0).then(|| time as f64 * 100.0 / ops as f64)
+        let busy = time.saturating_sub(self.num("idle").unwrap_or(0));
+        (ops > 0).then(|| busy as f64 * 100.0 / ops as f64)
     }
 }
 

@@ -101,8 +101,12 @@ pub mod kstat {
     /// freed (pages of shared file mappings taken from a process when memory ran out), since
     /// boot.
     pub const PAGES_CLEANED: usize = 16;
+    /// Time the harts spent idle (waiting in `wfi` with nothing to run: for the disk, a
+    /// timer or input), summed over harts, in `time` CSR units (10 MHz), since boot. The
+    /// benchmarks subtract it to count the guest's own work.
+    pub const IDLE_TIME: usize = 17;
     /// Number of counters; `kstat(n)` for `n >= COUNT` fails.
-    pub const COUNT: usize = 17;
+    pub const COUNT: usize = 18;
 }
 
 /// One record of the `vmmaps` extension call: a mapping of a process, in a fixed C layout.

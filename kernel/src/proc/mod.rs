@@ -13,7 +13,7 @@
 //! itself, or by a parent/allocator while the process cannot run (unused, embryo or zombie).
 
 mod exec;
-mod sched;
+pub mod sched;
 
 pub use exec::exec;
 pub use sched::{scheduler, sleep, wakeup, yield_now};

@@ -9,7 +9,11 @@ use super::{current, State, PROCS};
 use crate::arch::switch::switch_context;
 use crate::arch::{cpu, csr};
 use crate::sync::{SpinLock, SpinLockGuard};
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+/// Time the harts spent waiting in `wfi` with nothing to run, in `time` units (`kstat`
+/// IDLE_TIME).
+pub static IDLE_TIME: AtomicU64 = AtomicU64::new(0);
 
 /// The per-hart scheduler loop. Never returns.
 pub fn scheduler() -> ! {
@@ -38,8 +42,10 @@ pub fn scheduler() -> ! {
             drop(g);
         }
         if !found {
+            let t = csr::time();
             csr::intr_on();
             csr::wfi();
+            IDLE_TIME.fetch_add(csr::time() - t, Ordering::Relaxed);
         }
     }
 }

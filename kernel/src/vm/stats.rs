@@ -77,6 +77,7 @@ pub fn counter(id: usize) -> Option<u64> {
         kstat::CACHE_FILLS => CACHE_FILLS.load(Relaxed),
         kstat::PAGES_RECLAIMED => super::reclaim::PAGES_RECLAIMED.load(Relaxed),
         kstat::PAGES_CLEANED => super::reclaim::PAGES_CLEANED.load(Relaxed),
+        kstat::IDLE_TIME => crate::proc::sched::IDLE_TIME.load(Relaxed),
         kstat::FILE_PAGES => FILE_PAGES.load(Relaxed),
         kstat::COW_FAULTS => COW_FAULTS.load(Relaxed),
         _ => return None,

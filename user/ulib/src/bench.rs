@@ -42,6 +42,8 @@ pub struct Counters {
     pub anon_faults: Option<u64>,
     /// Faults served from the page cache (file or shared memory) since boot.
     pub file_faults: Option<u64>,
+    /// Time the harts spent idle since boot (`time` units).
+    pub idle: Option<u64>,
 }
 
 impl Counters {
@@ -54,6 +56,7 @@ impl Counters {
             written_back: counter(PAGES_WRITTEN_BACK),
             anon_faults: counter(ANON_FAULTS),
             file_faults: counter(FILE_FAULTS),
+            idle: counter(IDLE_TIME),
         }
     }
 }
@@ -90,7 +93,9 @@ impl Line {
     }
 
     /// Adds the change of each counter from `before` to `after`, leaving out the counters the
-    /// kernel does not have. Only the counters named in `which` (`abi::kstat::*`) are added.
+    /// kernel does not have. Only the counters named in `which` (`abi::kstat::*`) are added,
+    /// and then, always, `idle`: the time the hart spent waiting with nothing to run (for the
+    /// disk), which the report subtracts from `time` to count the guest's own instructions.
     pub fn deltas(mut self, before: &Counters, after: &Counters, which: &[usize]) -> Line {
         use abi::kstat::*;
         for &c in which {
@@ -105,6 +110,9 @@ impl Line {
             if let (Some(b), Some(a)) = (b, a) {
                 self = self.num(key, a.wrapping_sub(b));
             }
+        }
+        if let (Some(b), Some(a)) = (before.idle, after.idle) {
+            self = self.num("idle", a.wrapping_sub(b));
         }
         self
     }
@@ -122,9 +130,12 @@ pub fn pattern(off: usize) -> u8 {
 }
 
 /// Creates (or truncates) the file `path` and writes `size` bytes of [`pattern`] to it with
-/// `write()` calls of `chunk` bytes.
-pub fn make_file(path: &str, size: usize, chunk: usize) -> SysResult<()> {
+/// `write()` calls of `chunk` bytes. Returns the time spent in the calls (`open`, `write`,
+/// `close`), without the making of the pattern between them.
+pub fn make_file(path: &str, size: usize, chunk: usize) -> SysResult<u64> {
+    let start = now();
     let fd = fs::open(path, abi::O_CREATE | abi::O_TRUNC | abi::O_WRONLY)?;
+    let mut time = now() - start;
     let mut buf = vec![0u8; chunk];
     let mut off = 0;
     let mut result = Ok(());
@@ -133,11 +144,15 @@ pub fn make_file(path: &str, size: usize, chunk: usize) -> SysResult<()> {
         for (i, b) in buf[..n].iter_mut().enumerate() {
             *b = pattern(off + i);
         }
+        let start = now();
         result = fs::write_all(fd, &buf[..n]);
+        time += now() - start;
         off += n;
     }
+    let start = now();
     let _ = fs::close(fd);
-    result
+    time += now() - start;
+    result.map(|()| time)
 }
 
 /// Loads the byte at `addr`, so that its page is faulted in (read access).

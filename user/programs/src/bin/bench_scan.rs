@@ -58,15 +58,18 @@ fn scan_file(path: &str) -> Result<(), &'static str> {
         return Err("size must be a non-zero multiple of 8");
     }
     let pages = size.div_ceil(PGSIZE) as u64;
-    let report = |method: &str, time: u64, before: &Counters| {
+    // The counters' deltas (idle time included) are taken over the timed section only.
+    let report_between = |method: &str, time: u64, before: &Counters, after: &Counters| {
         Line::new("scan")
             .word("file", path)
             .num("kib", (size / 1024) as u64)
             .word("method", method)
             .time(time, pages)
-            .deltas(before, &Counters::read(), COUNTERS)
+            .deltas(before, after, COUNTERS)
             .print();
     };
+    let report =
+        |method: &str, time: u64, before: &Counters| report_between(method, time, before, &Counters::read());
 
     let before = Counters::read();
     let start = bench::now();
@@ -88,22 +91,25 @@ fn scan_file(path: &str) -> Result<(), &'static str> {
     let start = bench::now();
     let cached = scan_mapped(path, size, Some(fd));
     let time = bench::now() - start;
+    let after = Counters::read();
     let before_read = Counters::read();
     let start = bench::now();
     let timed = read_all(path, false);
     let read_time = bench::now() - start;
+    let after_read = Counters::read();
     let by_cached_read = scan_read(path);
     let before_write = Counters::read();
     let written = rewrite(path, size);
+    let after_write = Counters::read();
     // SAFETY: `holder` is ours and no reference into it is alive.
     let _ = unsafe { memory::munmap(holder, size) };
     let _ = fs::close(fd);
     let cached = cached?;
-    report("mmap_cached", time, &before);
+    report_between("mmap_cached", time, &before, &after);
     timed?;
     let by_cached_read = by_cached_read?;
-    report("read_cached", read_time, &before_read);
-    report("write_cached", written?, &before_write);
+    report_between("read_cached", read_time, &before_read, &after_read);
+    report_between("write_cached", written?, &before_write, &after_write);
     if scan_read(path)? != warm {
         return Err("the rewrite changed the file");
     }
