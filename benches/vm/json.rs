@@ -106,7 +106,8 @@ pub fn results(system: &System, runs: &[RunResult]) -> Json {
             "units",
             Json::str(
                 "time: guest `time` CSR units (10 MHz timebase); under -icount shift=0 one unit = 100 \
-                 guest instructions, so insns_per_op = time * 100 / ops. wall_s: host seconds since the \
+                 guest instructions, so insns_per_op = (time - idle) * 100 / ops (idle: time the hart \
+                 waited in wfi, which runs at host speed; counted runs only). wall_s: host seconds since the \
                  guest's previous output line.",
             ),
         ),
@@ -127,7 +128,7 @@ fn run(r: &RunResult) -> Json {
                 };
                 pairs.push((k.clone(), v));
             }
-            if let Some(x) = row.insns_per_op() {
+            if let Some(x) = row.insns_per_op().filter(|_| r.spec.counted) {
                 pairs.push(("insns_per_op".into(), Json::Float(x)));
             }
             pairs.push(("wall_s".into(), Json::Float(row.wall)));

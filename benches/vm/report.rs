@@ -36,8 +36,9 @@ pub fn fmt_insns(x: f64) -> String {
 }
 
 /// The tables of one run: one per result-line name, in order of first appearance. Columns
-/// are the keys in the order printed, `insns/op` after `time`, and `wall s` last.
-pub fn tables(rows: &[Row]) -> Vec<(String, Table)> {
+/// are the keys in the order printed, `insns/op` after `time` (for instruction-counted runs
+/// only), and `wall s` last.
+pub fn tables(rows: &[Row], counted: bool) -> Vec<(String, Table)> {
     let mut names: Vec<&str> = Vec::new();
     for r in rows {
         if !names.contains(&r.bench.as_str()) {
@@ -56,7 +57,7 @@ pub fn tables(rows: &[Row]) -> Vec<(String, Table)> {
                     }
                 }
             }
-            let has_insns = group.iter().any(|r| r.insns_per_op().is_some());
+            let has_insns = counted && group.iter().any(|r| r.insns_per_op().is_some());
             let mut head: Vec<String> = Vec::new();
             for k in &keys {
                 head.push(k.to_string());
@@ -135,7 +136,7 @@ fn ending(r: &RunResult) -> String {
 /// One run's results for the console.
 pub fn console(r: &RunResult) -> String {
     let mut out = format!("\n== {}: {} ({})\n", r.spec.name, r.spec.title, ending(r));
-    for (_, t) in tables(&r.rows) {
+    for (_, t) in tables(&r.rows, r.spec.counted) {
         out.push_str(&aligned(&t));
         out.push('\n');
     }
@@ -192,7 +193,7 @@ pub fn markdown(system: &System, runs: &[RunResult], charts: &[Chart]) -> String
     for r in runs {
         let _ = write!(out, "## {}: {}\n\n{}\n\n", r.spec.name, r.spec.title, r.spec.about);
         let _ = write!(out, "Command: `{}` ({}).\n\n", r.spec.command, ending(r));
-        for (_, t) in tables(&r.rows) {
+        for (_, t) in tables(&r.rows, r.spec.counted) {
             out.push_str(&markdown_table(&t));
             out.push('\n');
         }

@@ -118,7 +118,11 @@ pub fn parse_line(line: &str) -> Option<(String, Vec<(String, Value)>)> {
 /// Boots `spec` on a fresh image under `out` and collects its results.
 pub fn run(spec: &'static Spec, root: &Path, artifacts: &Artifacts, out: &Path) -> Result<RunResult, String> {
     let image = out.join(format!("{}.img", spec.name));
-    vmos::image::make_image(root, artifacts, &[], &image, ImageSize::default()).map_err(|e| e.to_string())?;
+    let mut size = ImageSize::default();
+    if spec.image_mib > 0 {
+        size.blocks = spec.image_mib * 1024;
+    }
+    vmos::image::make_image(root, artifacts, &[], &image, size).map_err(|e| e.to_string())?;
     let mut machine = Machine::new(artifacts.kernel.clone(), image.clone());
     machine.smp = spec.smp;
     machine.append = Some(spec.command.to_string());
