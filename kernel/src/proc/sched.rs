@@ -42,8 +42,13 @@ pub fn scheduler() -> ! {
             drop(g);
         }
         if !found {
+            // Wait with interrupts still off: `wfi` returns as soon as an interrupt is pending
+            // (enabled in `sie`, whatever `sstatus.SIE` says), and the loop's top takes it. An
+            // interrupt that arrived during the scan (a disk completion waking a process the
+            // scan had already passed) is pending now, so this returns at once; enabling
+            // interrupts before `wfi` would take it first and then sleep until the next one
+            // (the next timer tick, 100 ms), with a runnable process waiting.
             let t = csr::time();
-            csr::intr_on();
             csr::wfi();
             IDLE_TIME.fetch_add(csr::time() - t, Ordering::Relaxed);
         }
