@@ -12,30 +12,11 @@ pub const MAX_READAHEAD: u64 = 32;
 /// the fault-around window, since a scan through a mapping faults once per such window.
 pub const SEQUENTIAL_SLACK: u64 = 16;
 
-/// The access pattern announced by `madvise` for a file's mappings.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
-pub enum Advice {
-    /// `MADV_NORMAL` (0): guess from the faults (the doubling rule of [`Readahead::on_miss`]).
-    #[default]
-    Normal,
-    /// `MADV_RANDOM` (1): no readahead, every miss reads one page.
-    Random,
-    /// `MADV_SEQUENTIAL` (2): every miss reads [`MAX_READAHEAD`] pages.
-    Sequential,
-}
-
-impl Advice {
-    /// The advice with Linux's `MADV_*` number `advice`, or `None` for any other value
-    /// (including the advice values that do not concern readahead).
-    pub const fn from_madvise(advice: usize) -> Option<Advice> {
-        match advice {
-            0 => Some(Advice::Normal),
-            1 => Some(Advice::Random),
-            2 => Some(Advice::Sequential),
-            _ => None,
-        }
-    }
-}
+/// The access pattern announced by `madvise` for a file's mappings: the VMA attribute of
+/// `vmspace` (`Normal`: guess from the faults, the doubling rule of [`Readahead::on_miss`];
+/// `Random`: every miss reads one page; `Sequential`: every miss reads [`MAX_READAHEAD`]
+/// pages).
+pub use vmspace::Advice;
 
 /// Where the last fault on a cache was and how much the last miss read.
 ///
@@ -166,10 +147,10 @@ mod tests {
         assert_eq!(ra.on_miss(5), 1);
         ra.set_mode(Advice::Normal);
         assert_eq!(ra.on_miss(6), 2, "Normal continues from the recorded position");
-        assert_eq!(Advice::from_madvise(0), Some(Advice::Normal));
-        assert_eq!(Advice::from_madvise(1), Some(Advice::Random));
-        assert_eq!(Advice::from_madvise(2), Some(Advice::Sequential));
-        assert_eq!(Advice::from_madvise(4), None);
+        assert_eq!(Advice::from_madv(0), Some(Advice::Normal));
+        assert_eq!(Advice::from_madv(1), Some(Advice::Random));
+        assert_eq!(Advice::from_madv(2), Some(Advice::Sequential));
+        assert_eq!(Advice::from_madv(4), None);
     }
 
     #[derive(Clone, Debug)]

@@ -251,33 +251,7 @@ impl PageCache {
     /// `vm::truncate` has unmapped them everywhere and `drop_past_end` drops them.
     pub fn truncate(&self, size: u64) {
         self.set_size(size);
-        let first_gone = size / PGSIZE as u64;
-        let mut dropped: Vec<PhysAddr> = Vec::new();
-        let mut pages = self.pages.lock();
-        let mut dirty_cleared = 0u64;
-        pages.map.retain(|&index, p| {
-            if index < first_gone {
-                return true;
-            }
-            let from = if index == first_gone { size as usize % PGSIZE } else { 0 };
-            if from == 0 && frame::refcount(p.pa) == 1 && !p.dirty {
-                dropped.push(p.pa);
-                return false;
-            }
-            crate::mm::page::zero_from(p.pa, from);
-            dirty_cleared += u64::from(p.dirty);
-            p.dirty = false;
-            true
-        });
-        drop(pages);
-        for _ in 0..dirty_cleared {
-            stats::cache_dirty_changed(true, false);
-        }
-        stats::cache_pages_dropped(dropped.iter().map(|_| false));
-        stats::FILE_PAGES.fetch_sub(dropped.len() as u64, Ordering::Relaxed);
-        for pa in dropped {
-            frame::free(pa);
-        }
+        self.cut(size / PGSIZE as u64, size as usize % PGSIZE, false);
     }
 
     /// Drops the cached pages wholly past end-of-file that only the cache references, dirty
@@ -286,7 +260,14 @@ impl PageCache {
     /// again. Called with the inode locked, after truncation removed those pages from every
     /// mapping (`vm::truncate`).
     pub fn drop_past_end(&self) {
-        let first_gone = self.size().div_ceil(PGSIZE as u64);
+        self.cut(self.size().div_ceil(PGSIZE as u64), 0, true);
+    }
+
+    /// The pages from `first_gone` on leave the file: each that only the cache references is
+    /// dropped (a dirty one only when `drop_dirty`), provided none of its bytes stay (`from`,
+    /// the first byte gone in page `first_gone`, is 0); every other is zeroed from `from` (in
+    /// page `first_gone`; wholly after it) and marked clean.
+    fn cut(&self, first_gone: u64, from: usize, drop_dirty: bool) {
         let mut dropped: Vec<(PhysAddr, bool)> = Vec::new();
         let mut dirty_cleared = 0u64;
         let mut pages = self.pages.lock();
@@ -294,11 +275,12 @@ impl PageCache {
             if index < first_gone {
                 return true;
             }
-            if frame::refcount(p.pa) == 1 {
+            let from = if index == first_gone { from } else { 0 };
+            if from == 0 && frame::refcount(p.pa) == 1 && (drop_dirty || !p.dirty) {
                 dropped.push((p.pa, p.dirty));
                 return false;
             }
-            crate::mm::page::zero_from(p.pa, 0);
+            crate::mm::page::zero_from(p.pa, from);
             dirty_cleared += u64::from(p.dirty);
             p.dirty = false;
             true
