@@ -150,6 +150,7 @@ fn vmstat_prints_counters_that_add_up() {
         "page-cache fills",
         "pages written back",
         "pages reclaimed",
+        "pages cleaned by reclaim",
         "disk blocks read",
         "disk blocks written",
     ];
@@ -171,6 +172,7 @@ fn vmstat_prints_counters_that_add_up() {
     assert!(delta("page-cache fills") >= 1, "page-cache fills:\n{out}");
     // 128 MiB is far more than this run needs: nothing may be reclaimed.
     assert_eq!(delta("pages reclaimed"), 0, "pages reclaimed without memory pressure:\n{out}");
+    assert_eq!(delta("pages cleaned by reclaim"), 0, "pages cleaned without memory pressure:\n{out}");
     assert_eq!(
         delta("page-cache faults"),
         delta("shared map faults") + delta("private copy faults"),

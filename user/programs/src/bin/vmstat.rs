@@ -40,6 +40,7 @@ const LONG: &[(usize, &str)] = &[
     (kstat::CACHE_FILLS, "page-cache fills"),
     (kstat::PAGES_WRITTEN_BACK, "pages written back"),
     (kstat::PAGES_RECLAIMED, "pages reclaimed"),
+    (kstat::PAGES_CLEANED, "pages cleaned by reclaim"),
     (kstat::DISK_READS, "disk blocks read"),
     (kstat::DISK_WRITES, "disk blocks written"),
 ];
