@@ -174,6 +174,17 @@ impl Proc {
     }
 }
 
+impl ProcShared {
+    /// Makes the process runnable (its lock held, its state not `Runnable` before), counting
+    /// it in `sched::RUNNABLE` so an idle hart's scheduler knows there is something to scan
+    /// for. Every change to `Runnable` goes through here.
+    pub(crate) fn set_runnable(&mut self) {
+        debug_assert!(self.state != State::Runnable);
+        self.state = State::Runnable;
+        sched::RUNNABLE.fetch_add(1, Ordering::Release);
+    }
+}
+
 /// A process name, printable.
 #[derive(Clone, Copy)]
 pub struct ProcName([u8; 16]);
@@ -363,7 +374,7 @@ pub fn user_init() {
     assert_eq!(p.slot(), INIT_SLOT);
     let mut g = p.lock.lock();
     g.name = ProcName::new(b"init").0;
-    g.state = State::Runnable;
+    g.set_runnable();
 }
 
 /// Creates a copy of the current process. Returns the child's pid to the parent; the child
@@ -395,7 +406,7 @@ pub fn fork() -> Result<i32, Errno> {
         // SAFETY: WAIT_LOCK is held.
         unsafe { *child.parent.get() = Some(parent.slot()) };
     }
-    child.lock.lock().state = State::Runnable;
+    child.lock.lock().set_runnable();
     Ok(pid)
 }
 
@@ -506,7 +517,7 @@ pub fn kill(pid: i32) -> Result<(), Errno> {
         if g.pid == pid && g.state != State::Unused {
             p.set_killed();
             if g.state == State::Sleeping {
-                g.state = State::Runnable;
+                g.set_runnable();
             }
             return Ok(());
         }
