@@ -10,10 +10,11 @@
 
 use alloc::vec::Vec;
 
-use vmspace::{page_round_down, Prot, VirtRange};
+use vmspace::{page_round_down, Advice, Prot, VirtRange};
 
-use crate::decide::{decide, Decision, KillReason, PteState, VmaKind};
+use crate::decide::{decide, Decision, FrameState, KillReason, Site, VmaKind};
 use crate::flags::{Access, PteFlags};
+use crate::readahead::fault_window;
 use crate::traits::{CacheLock, FileBackend, Frames, PageTable};
 use crate::window::fault_around;
 use crate::PAGE_SIZE;
@@ -27,6 +28,8 @@ pub struct FaultVma {
     pub kind: VmaKind,
     /// The access the user asked for.
     pub prot: Prot,
+    /// Its `madvise` advice.
+    pub advice: Advice,
     /// Page index, in the mapping's object, of the page at `range.start()` (file offset /
     /// `PAGE_SIZE`; 0 for private anonymous memory).
     pub first_index: u64,
@@ -116,31 +119,33 @@ where
     let page = page_round_down(va);
     let index = vma.index_of(page);
     let file_pages = object.and_then(|o| o.cache.with(|c| c.file_pages()));
-    let pte = match pt.lookup(page) {
-        None => PteState::Absent,
-        Some(m) => PteState::Present {
-            flags: m.flags,
+    let present = pt.lookup(page);
+    let frame = || {
+        let m = present.expect("asked about a present page");
+        FrameState {
             cache_page: object.is_some_and(|o| o.cache.with(|c| c.holds(index, m.frame))),
             refcount: frames.refcount(m.frame),
-        },
+        }
     };
-    let decision = decide(vma.kind, vma.prot, access, pte, index, file_pages.unwrap_or(u64::MAX));
+    let site = Site { kind: vma.kind, prot: vma.prot, advice: vma.advice };
+    let pte = present.map(|m| m.flags);
+    let decision = decide(site, access, pte, index, file_pages.unwrap_or(u64::MAX), frame);
     let mut outcome = Outcome { decision, pages_read: 0, mapped_around: 0 };
     match decision {
         Decision::Kill(reason) => return Err(FaultError::Kill(reason)),
         Decision::AlreadyDone => {}
-        Decision::MakeWritable { flags } | Decision::SetFlags { flags } => pt.set_flags(page, flags),
+        Decision::MakeWritable { flags } => pt.set_flags(page, flags),
         Decision::ZeroFill { flags } => {
             let f = frames.alloc().ok_or(FaultError::NoMem)?;
             frames.zero(f);
             map_or_free(frames, pt, page, f, flags)?;
         }
-        Decision::MapCached { flags } => {
+        Decision::MapCached { flags, fault_around } => {
             let obj = object.expect("checked above");
             let (f, read) = cached_page(frames, vma, obj, index)?;
             outcome.pages_read = read;
             map_or_free(frames, pt, page, f, flags)?;
-            if access != Access::Write {
+            if fault_around {
                 outcome.mapped_around = map_around(frames, pt, vma, obj, page, flags - PteFlags::D);
             }
         }
@@ -156,7 +161,7 @@ where
             frames.free(src);
             map_or_free(frames, pt, page, dst, flags)?;
         }
-        Decision::CopyPresent { flags } => copy_present(frames, pt, page, flags)?,
+        Decision::CopyPresent { flags, .. } => copy_present(frames, pt, page, flags)?,
     }
     Ok(outcome)
 }
@@ -216,6 +221,7 @@ where
     B: FileBackend<F::Frame>,
 {
     let left_in_vma = vma.index_of(vma.range.end() - PAGE_SIZE) + 1 - index;
+    let low = frames.is_low();
     let probe = obj.cache.with(|c| {
         if let Some(f) = c.lookup(frames, index) {
             c.readahead().on_hit(index);
@@ -225,12 +231,11 @@ where
         if index >= end {
             return Err(FaultError::Kill(KillReason::PastEof)); // truncated since `decide`
         }
-        let window = c.readahead().on_miss(index).min(left_in_vma).min(end - index);
-        Ok(Probe::Miss(c.absent_run(index, index + window)))
+        let window = fault_window(c.readahead().on_miss(index, vma.advice), left_in_vma, low);
+        Ok(Probe::Miss(c.absent_run(index, index + window.min(end - index))))
     })?;
     let window = match probe {
         Probe::Hit(f) => return Ok((f, 0)),
-        Probe::Miss(w) if frames.is_low() => w.min(1),
         Probe::Miss(w) => w,
     };
     let Some(file) = obj.file else {

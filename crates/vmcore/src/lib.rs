@@ -12,12 +12,22 @@
 //! - [`PteFlags`], [`Access`]: PTE permission bits, `From<Prot>` (the only such conversion).
 //! - [`Frames`], [`PageTable`], [`FileBackend`], [`CacheLock`]: the boundaries.
 //! - [`PageCache`], [`PageState`]: one object's cached pages and their state machine.
-//! - [`Readahead`], [`Advice`]: the readahead window and `madvise` modes.
-//! - [`fault_around`]: the aligned window of neighbours a read fault maps.
-//! - [`decide`], [`Decision`], [`resolve`]: the fault rule and its executor.
+//! - [`Readahead`], [`Advice`], [`fault_window`]: the readahead window and `madvise` advice.
+//! - [`fault_around`], [`fault_around_on`]: the aligned window of neighbours a read fault maps.
+//! - [`decide`], [`store_to_present`], [`Decision`]: the fault rule, copy-on-write included;
+//!   [`resolve`]: its executor over the traits.
 //! - [`unmap_page`], [`write_back`], [`fork_flags`], [`protect_flags`]: the other page-table
-//!   operations on mapped pages (munmap, fork, mprotect).
-//! - [`eligible`], [`ClockHand`], [`needs_writeback`], [`writeback_candidates`]: reclaim.
+//!   operations on mapped pages (munmap, fork, mprotect, `PROT_NONE`).
+//! - [`eligible`], [`ClockPass`], [`CLOCK_PASSES`], [`needs_writeback`]: reclaim.
+//!
+//! The kernel uses the rules directly: `kernel/src/vm/fault.rs` asks [`decide`] (the heap
+//! asks [`store_to_present`]) and carries the decision out on its own page tables, frames
+//! and page caches; `vm/pagecache.rs` keeps a [`Readahead`]; `vm/reclaim.rs` asks
+//! [`ClockPass::verdict`] for each page its clock passes; `vm/protect.rs` and exec take PTE
+//! bits from [`PteFlags::from`] and [`protect_flags`]. [`resolve`], [`PageCache`],
+//! [`unmap_page`] and [`write_back`] are the same mechanism over the traits: the host
+//! executor that the model tests drive the rules through (and the shape a kernel page cache
+//! over [`PageCache`] would take); the kernel does not call them.
 #![no_std]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -40,13 +50,14 @@ mod mock;
 mod model_tests;
 
 pub use cache::{pages_of, PageCache, PageState};
-pub use decide::{decide, Decision, KillReason, PteState, VmaKind};
+pub use decide::{
+    decide, fault_around_on, store_to_present, Decision, FrameState, KillReason, Site, VmaKind,
+};
 pub use fault::{resolve, FaultError, FaultVma, Object, Outcome};
 pub use flags::{Access, PteFlags};
-pub use readahead::{Advice, Readahead, MAX_READAHEAD, SEQUENTIAL_SLACK};
+pub use readahead::{fault_window, Advice, Readahead, MAX_READAHEAD, SEQUENTIAL_SLACK};
 pub use reclaim::{
-    eligible, needs_writeback, writeback_candidates, ClockHand, Resident, ENOUGH, LOW_FREE, NEAR_PAGES,
-    UNMAP_BATCH,
+    eligible, needs_writeback, ClockPass, Verdict, CLOCK_PASSES, ENOUGH, LOW_FREE, NEAR_PAGES, UNMAP_BATCH,
 };
 pub use release::{fork_flags, protect_flags, unmap_page, write_back, WriteBack};
 pub use traits::{CacheLock, FileBackend, Frames, Io, Mapping, NoMem, PageTable};

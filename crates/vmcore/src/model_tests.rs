@@ -18,14 +18,14 @@ use alloc::vec::Vec;
 use core::cell::RefCell;
 
 use proptest::prelude::*;
-use vmspace::{Prot, VirtRange};
+use vmspace::{page_round_down, Advice, Prot, VirtRange};
 
 use crate::cache::{pages_of, PageCache};
 use crate::decide::{KillReason, VmaKind};
 use crate::fault::{resolve, FaultError, FaultVma, Object};
 use crate::flags::{Access, PteFlags};
 use crate::mock::{MockFrame, MockFrames, MockPageTable, VecFile};
-use crate::reclaim::{ClockHand, Resident};
+use crate::reclaim::{ClockPass, Verdict, CLOCK_PASSES};
 use crate::release::{fork_flags, protect_flags, unmap_page, write_back};
 use crate::traits::{CacheLock, Frames, PageTable};
 use crate::PAGE_SIZE;
@@ -44,7 +44,12 @@ const LAYOUT: [(VmaKind, usize, usize, u64); 4] = [
 ];
 
 fn prot_of(n: u8) -> Prot {
-    [Prot::READ, Prot::READ | Prot::WRITE, Prot::ALL, Prot::READ | Prot::EXEC][n as usize % 4]
+    let rw = Prot::READ | Prot::WRITE;
+    [Prot::READ, rw, Prot::ALL, Prot::READ | Prot::EXEC, rw, Prot::NONE, Prot::EXEC][n as usize % 7]
+}
+
+fn advice_of(n: u8) -> Advice {
+    [Advice::Normal, Advice::Random, Advice::Sequential][n as usize % 3]
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -56,6 +61,8 @@ enum Op {
     Unmap(usize, usize, usize, usize),
     /// Process, mapping, new protection.
     Protect(usize, usize, u8),
+    /// Process, mapping, new advice.
+    Advise(usize, usize, u8),
     /// New size in bytes, as a fraction (per mille) of the current one.
     Truncate(u32),
     /// Process, faulting page, batch.
@@ -73,6 +80,7 @@ fn op() -> impl Strategy<Value = Op> {
         2 => Just(Op::Fork),
         3 => (0..2usize, 0..4usize, 0..40usize, 1..12usize).prop_map(|(p, v, a, n)| Op::Unmap(p, v, a, n)),
         2 => (0..2usize, 0..4usize, any::<u8>()).prop_map(|(p, v, n)| Op::Protect(p, v, n)),
+        1 => (0..2usize, 0..4usize, any::<u8>()).prop_map(|(p, v, n)| Op::Advise(p, v, n)),
         1 => (0..1000u32).prop_map(Op::Truncate),
         3 => (0..2usize, 0..40usize, 1..40usize).prop_map(|(p, f, b)| Op::Reclaim(p, f, b)),
         2 => Just(Op::WriteBack),
@@ -85,6 +93,7 @@ fn op() -> impl Strategy<Value = Op> {
 #[derive(Clone, Default)]
 struct ProcModel {
     prot: [Prot; 4],
+    advice: [Advice; 4],
     private: [BTreeMap<usize, Vec<u8>>; 4],
 }
 
@@ -156,15 +165,17 @@ impl Model {
 struct System {
     frames: Rc<MockFrames>,
     pts: [MockPageTable; 2],
-    hands: [ClockHand; 2],
+    /// Each process's clock hand: where its next reclaim turn starts.
+    hands: [usize; 2],
     file: VecFile,
     cache: RefCell<PageCache<MockFrame>>,
     anon: RefCell<PageCache<MockFrame>>,
 }
 
-fn fault_vma(prot: Prot, v: usize) -> FaultVma {
+fn fault_vma(proc: &ProcModel, v: usize) -> FaultVma {
     let (kind, start, pages, first_index) = LAYOUT[v];
-    FaultVma { range: VirtRange::from_start_len(start, pages * P).unwrap(), kind, prot, first_index }
+    let range = VirtRange::from_start_len(start, pages * P).unwrap();
+    FaultVma { range, kind, prot: proc.prot[v], advice: proc.advice[v], first_index }
 }
 
 /// The mapping slot holding `va`.
@@ -192,7 +203,7 @@ impl System {
         va: usize,
         access: Access,
     ) -> Result<(), FaultError> {
-        let vma = fault_vma(model.procs[p].prot[v], v);
+        let vma = fault_vma(&model.procs[p], v);
         let System { frames, pts, file, cache, anon, .. } = self;
         let obj = cache_of(cache, anon, v)
             .map(|cache| Object { cache, file: vma.kind.is_file().then_some(&*file) });
@@ -201,35 +212,56 @@ impl System {
 
     fn unmap(&mut self, model: &Model, p: usize, va: usize) {
         let v = slot_of(va);
-        let vma = fault_vma(model.procs[p].prot[v], v);
+        let vma = fault_vma(&model.procs[p], v);
         let c = cache_of(&self.cache, &self.anon, v);
         unmap_page(&*self.frames, &mut self.pts[p], &vma, c, va);
     }
 
-    /// Reclaim as the kernel does it: the process gives up a batch of eligible pages, then
-    /// the caches drop what no one maps.
+    /// Reclaim as the kernel does it (`kernel/src/vm/reclaim.rs`): the turns of the clock
+    /// until one takes a page, then the dirty pages nobody maps are written back and the
+    /// caches drop what no one maps.
     fn reclaim(&mut self, model: &Model, p: usize, fault_va: usize, batch: usize) -> usize {
-        let (pt, cache, anon) = (&self.pts[p], &self.cache, &self.anon);
-        let resident = |lo: usize, hi: usize| {
-            let list: Vec<(usize, Resident)> = pt
-                .ptes
-                .range(lo..hi)
-                .map(|(&va, m)| {
-                    let v = slot_of(va);
-                    let vma = fault_vma(model.procs[p].prot[v], v);
-                    let index = vma.index_of(va);
-                    let cache_page =
-                        cache_of(cache, anon, v).is_some_and(|c| c.with(|c| c.holds(index, m.frame)));
-                    (va, Resident { kind: vma.kind, flags: m.flags, cache_page })
-                })
-                .collect();
-            list.into_iter()
-        };
-        let victims = self.hands[p].sweep(resident, fault_va, batch);
-        for &va in &victims {
-            self.unmap(model, p, va);
+        let fault = page_round_down(fault_va);
+        let mut taken = 0;
+        for pass in CLOCK_PASSES {
+            taken = self.turn(model, p, fault, pass, batch);
+            if taken > 0 {
+                break;
+            }
         }
-        victims.len() + self.cache.borrow_mut().evict_unused(&*self.frames)
+        let done = write_back(&*self.frames, &self.cache, &self.file, 0, u64::MAX);
+        assert_eq!(done.failed, 0);
+        taken + self.cache.borrow_mut().evict_unused(&*self.frames)
+    }
+
+    /// One turn of process `p`'s clock hand, from the hand round to it again: unmaps the
+    /// pages the verdict takes (at most `batch`; the hand then stops just past the last) and
+    /// clears A on those it gives a second chance.
+    fn turn(&mut self, model: &Model, p: usize, fault: usize, pass: ClockPass, batch: usize) -> usize {
+        let start = self.hands[p];
+        let ptes = &self.pts[p].ptes;
+        let vas: Vec<usize> = ptes.range(start..).chain(ptes.range(..start)).map(|(&va, _)| va).collect();
+        let mut n = 0;
+        for va in vas {
+            let m = self.pts[p].lookup(va).expect("listed as present");
+            let v = slot_of(va);
+            let vma = fault_vma(&model.procs[p], v);
+            let cache = cache_of(&self.cache, &self.anon, v);
+            let cache_page = || cache.is_some_and(|c| c.with(|c| c.holds(vma.index_of(va), m.frame)));
+            match pass.verdict(va.abs_diff(fault), vma.kind, m.flags, cache_page) {
+                Verdict::Skip => {}
+                Verdict::SecondChance => self.pts[p].set_flags(va, m.flags - PteFlags::A),
+                Verdict::Take => {
+                    self.unmap(model, p, va);
+                    n += 1;
+                    if n == batch {
+                        self.hands[p] = va + P;
+                        return n;
+                    }
+                }
+            }
+        }
+        n
     }
 
     /// Every frame's count must equal the references the page tables and caches hold, and
@@ -284,7 +316,8 @@ fn access(
     let va = start + page * P;
     let mut reclaimed = false;
     for _ in 0..3 {
-        if let Some(m) = sys.pts[p].lookup(va).filter(|m| m.flags.contains(acc.needs())) {
+        // The hardware: a user access needs U and the access's bit.
+        if let Some(m) = sys.pts[p].lookup(va).filter(|m| m.flags.contains(acc.needs() | PteFlags::U)) {
             if acc == Access::Write {
                 sys.pts[p].set_flags(va, m.flags | PteFlags::A | PteFlags::D);
                 sys.frames.write(m.frame, off, val);
@@ -325,14 +358,18 @@ fn run(initial_size: usize, prots: [[u8; 4]; 2], ops: Vec<Op>) -> Result<(), Tes
     let file = VecFile::new(&frames, data.clone());
     let mut model_file = data;
     model_file.resize(pages_of(initial_size as u64) as usize * P, 0);
-    let procs = prots.map(|p| ProcModel { prot: p.map(prot_of), ..ProcModel::default() });
+    let procs = prots.map(|p| ProcModel {
+        prot: p.map(prot_of),
+        advice: [Advice::Normal; 4],
+        private: Default::default(),
+    });
     let mut model = Model { file: model_file, size: initial_size, shared_anon: BTreeMap::new(), procs };
     let mut sys = System {
         cache: RefCell::new(PageCache::file(initial_size as u64)),
         anon: RefCell::new(PageCache::anonymous()),
         frames,
         pts: [MockPageTable::new(), MockPageTable::new()],
-        hands: [ClockHand::new(); 2],
+        hands: [0; 2],
         file,
     };
     for op in ops {
@@ -344,10 +381,10 @@ fn run(initial_size: usize, prots: [[u8; 4]; 2], ops: Vec<Op>) -> Result<(), Tes
                 let vas: Vec<usize> = sys.pts[1].ptes.keys().copied().collect();
                 vas.into_iter().for_each(|va| sys.unmap(&model, 1, va));
                 for (va, m) in sys.pts[0].ptes.clone() {
-                    let flags = fork_flags(LAYOUT[slot_of(va)].0, m.flags);
+                    let (parent, child) = fork_flags(LAYOUT[slot_of(va)].0, m.flags);
                     sys.frames.share(m.frame);
-                    sys.pts[1].map(va, m.frame, flags).unwrap();
-                    sys.pts[0].set_flags(va, flags);
+                    sys.pts[1].map(va, m.frame, child).unwrap();
+                    sys.pts[0].set_flags(va, parent);
                 }
                 model.procs[1] = model.procs[0].clone();
                 sys.hands[1] = sys.hands[0];
@@ -369,6 +406,7 @@ fn run(initial_size: usize, prots: [[u8; 4]; 2], ops: Vec<Op>) -> Result<(), Tes
                     }
                 }
             }
+            Op::Advise(p, v, n) => model.procs[p].advice[v] = advice_of(n),
             Op::Truncate(per_mille) => {
                 let new = model.size * per_mille as usize / 1000;
                 let keep = pages_of(new as u64) as usize;

@@ -12,16 +12,16 @@ pub const MAX_READAHEAD: u64 = 32;
 /// the fault-around window, since a scan through a mapping faults once per such window.
 pub const SEQUENTIAL_SLACK: u64 = 16;
 
-/// The access pattern announced by `madvise` for a file's mappings: the VMA attribute of
-/// `vmspace` (`Normal`: guess from the faults, the doubling rule of [`Readahead::on_miss`];
-/// `Random`: every miss reads one page; `Sequential`: every miss reads [`MAX_READAHEAD`]
-/// pages).
+/// The access pattern announced by `madvise` for a mapping: the VMA attribute of `vmspace`
+/// (`Normal`: guess from the faults, the doubling rule of [`Readahead::on_miss`]; `Random`:
+/// every miss reads one page; `Sequential`: every miss reads [`MAX_READAHEAD`] pages).
 pub use vmspace::Advice;
 
-/// Where the last fault on a cache was and how much the last miss read.
+/// Where the last access to a cache was and how much the last miss read (one per page
+/// cache: every mapping of the file, and `read()`, move it).
 ///
-/// In [`Advice::Normal`] mode, with `last` the page of the previous fault (hit or miss) and
-/// `w` the previous window:
+/// With `last` the page of the previous access (hit or miss) and `w` the previous window, a
+/// miss under [`Advice::Normal`] reads:
 ///
 /// ```text
 ///   miss at i, last = l:   l < i <= l + SEQUENTIAL_SLACK  →  window = clamp(2w, 2, 32)
@@ -33,50 +33,54 @@ pub use vmspace::Advice;
 ///                                                      window, so the window doubles)
 /// ```
 ///
-/// Random mode always answers 1 and Sequential mode always [`MAX_READAHEAD`]; both still record
-/// the faults, so switching back to Normal continues from the real position.
+/// Under `Sequential` a miss moves the state as `Normal` does and reads [`MAX_READAHEAD`];
+/// under `Random` it reads one page and leaves the state alone, so the file's other
+/// mappings keep their pattern.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct Readahead {
-    /// Page index of the last fault (hit or miss); `None` before the first.
+    /// Page index of the last access (hit or miss); `None` before the first.
     last: Option<u64>,
-    /// Pages the last miss asked for (0 before the first miss).
+    /// Pages the last recorded miss asked for (0 before the first).
     window: u64,
-    advice: Advice,
 }
 
 impl Readahead {
-    /// The state of a cache no fault has touched, in Normal mode.
+    /// The state of a cache no access has touched.
     pub const fn new() -> Readahead {
-        Readahead { last: None, window: 0, advice: Advice::Normal }
+        Readahead { last: None, window: 0 }
     }
 
-    /// Switches the access-pattern mode (`madvise` on a mapping of the file).
-    pub fn set_mode(&mut self, advice: Advice) {
-        self.advice = advice;
-    }
-
-    /// The current mode.
-    pub fn mode(&self) -> Advice {
-        self.advice
-    }
-
-    /// Records a fault at `index` that found the page cached.
+    /// Records an access at `index` that found the page cached.
     pub fn on_hit(&mut self, index: u64) {
         self.last = Some(index);
     }
 
-    /// Records a miss at `index` and returns how many pages to read from `index` on, in
-    /// `[1, MAX_READAHEAD]` (before the caller's clamps).
-    pub fn on_miss(&mut self, index: u64) -> u64 {
+    /// Records a miss at `index` through a mapping with `advice` (`read()` counts as
+    /// `Normal`) and returns how many pages to read from `index` on, in `[1, MAX_READAHEAD]`
+    /// (before the caller's clamps: [`fault_window`], the file's end, the pages cached).
+    pub fn on_miss(&mut self, index: u64, advice: Advice) -> u64 {
+        if advice == Advice::Random {
+            return 1;
+        }
         let sequential = self.last.is_some_and(|l| index > l && index - l <= SEQUENTIAL_SLACK);
-        self.window = match self.advice {
-            Advice::Random => 1,
-            Advice::Sequential => MAX_READAHEAD,
-            Advice::Normal if sequential => (self.window * 2).clamp(2, MAX_READAHEAD),
-            Advice::Normal => 1,
-        };
+        self.window = if sequential { (self.window * 2).clamp(2, MAX_READAHEAD) } else { 1 };
         self.last = Some(index);
-        self.window
+        match advice {
+            Advice::Sequential => MAX_READAHEAD,
+            _ => self.window,
+        }
+    }
+}
+
+/// The pages a fault's miss reads, from the readahead `window`: no further than the
+/// mapping (`left_in_mapping` pages from the faulting one on, at least 1), and only the page
+/// needed when free memory is `low` (readahead never makes memory pressure worse, and never
+/// reclaims).
+pub fn fault_window(window: u64, left_in_mapping: u64, low: bool) -> u64 {
+    if low {
+        1
+    } else {
+        window.min(left_in_mapping).max(1)
     }
 }
 
@@ -86,9 +90,11 @@ mod tests {
     use alloc::vec::Vec;
     use proptest::prelude::*;
 
+    const N: Advice = Advice::Normal;
+
     #[test]
     fn first_miss_reads_one_page() {
-        assert_eq!(Readahead::new().on_miss(7), 1);
+        assert_eq!(Readahead::new().on_miss(7, N), 1);
     }
 
     #[test]
@@ -102,7 +108,7 @@ mod tests {
             if page < cached_end {
                 ra.on_hit(page);
             } else {
-                let w = ra.on_miss(page);
+                let w = ra.on_miss(page, N);
                 windows.push(w);
                 cached_end = page + w;
             }
@@ -110,62 +116,74 @@ mod tests {
         assert_eq!(windows[..8], [1, 2, 4, 8, 16, 32, 32, 32]);
         // Misses alone, a whole window apart, count as sequential only up to the slack.
         let mut ra = Readahead::new();
-        let windows: Vec<u64> = [0, 16, 32, 64].iter().map(|&i| ra.on_miss(i)).collect();
+        let windows: Vec<u64> = [0, 16, 32, 64].iter().map(|&i| ra.on_miss(i, N)).collect();
         assert_eq!(windows, [1, 2, 4, 1]);
     }
 
     #[test]
     fn a_jump_or_a_step_back_resets_the_window() {
         let mut ra = Readahead::new();
-        ra.on_miss(0);
-        assert_eq!(ra.on_miss(1), 2);
-        assert_eq!(ra.on_miss(1 + SEQUENTIAL_SLACK + 1), 1, "too far ahead");
-        assert_eq!(ra.on_miss(20), 2);
-        assert_eq!(ra.on_miss(10), 1, "backwards");
-        assert_eq!(ra.on_miss(10), 1, "same page");
+        ra.on_miss(0, N);
+        assert_eq!(ra.on_miss(1, N), 2);
+        assert_eq!(ra.on_miss(1 + SEQUENTIAL_SLACK + 1, N), 1, "too far ahead");
+        assert_eq!(ra.on_miss(20, N), 2);
+        assert_eq!(ra.on_miss(10, N), 1, "backwards");
+        assert_eq!(ra.on_miss(10, N), 1, "same page");
     }
 
     #[test]
     fn hits_move_the_position() {
         let mut ra = Readahead::new();
-        ra.on_miss(0);
+        ra.on_miss(0, N);
         ra.on_hit(16);
-        assert_eq!(ra.on_miss(32), 2, "sequential relative to the hit at 16");
+        assert_eq!(ra.on_miss(32, N), 2, "sequential relative to the hit at 16");
         ra.on_hit(100);
-        assert_eq!(ra.on_miss(50), 1);
+        assert_eq!(ra.on_miss(50, N), 1);
     }
 
     #[test]
-    fn modes() {
+    fn advice() {
+        use Advice::{Random, Sequential};
         let mut ra = Readahead::new();
-        ra.set_mode(Advice::Sequential);
-        assert_eq!(ra.mode(), Advice::Sequential);
-        assert_eq!(ra.on_miss(500), MAX_READAHEAD);
-        assert_eq!(ra.on_miss(3), MAX_READAHEAD);
-        ra.set_mode(Advice::Random);
-        assert_eq!(ra.on_miss(4), 1);
-        assert_eq!(ra.on_miss(5), 1);
-        ra.set_mode(Advice::Normal);
-        assert_eq!(ra.on_miss(6), 2, "Normal continues from the recorded position");
+        assert_eq!(ra.on_miss(500, Sequential), MAX_READAHEAD);
+        assert_eq!(ra.on_miss(3, Sequential), MAX_READAHEAD, "backwards: still the maximum");
+        assert_eq!(ra.on_miss(4, N), 2, "Sequential recorded its misses as Normal does");
+        assert_eq!(ra.on_miss(5, Random), 1);
+        assert_eq!(ra.on_miss(100, Random), 1);
+        assert_eq!(ra.on_miss(5, N), 4, "Random left the state alone");
+        // A Sequential mapping's misses keep doubling the shared window underneath.
+        let mut ra = Readahead::new();
+        let w: Vec<u64> = (0..5).map(|k| ra.on_miss(k, Sequential)).collect();
+        assert_eq!(w, [MAX_READAHEAD; 5]);
+        assert_eq!(ra.on_miss(5, N), 32);
         assert_eq!(Advice::from_madv(0), Some(Advice::Normal));
         assert_eq!(Advice::from_madv(1), Some(Advice::Random));
         assert_eq!(Advice::from_madv(2), Some(Advice::Sequential));
         assert_eq!(Advice::from_madv(4), None);
     }
 
+    #[test]
+    fn fault_window_clamps() {
+        assert_eq!(fault_window(32, 5, false), 5, "the mapping's end");
+        assert_eq!(fault_window(8, 100, false), 8);
+        assert_eq!(fault_window(32, 100, true), 1, "low memory: the page needed only");
+        assert_eq!(fault_window(32, 0, false), 1, "never nothing");
+    }
+
     #[derive(Clone, Debug)]
     enum Op {
         Hit(u64),
-        Miss(u64),
-        Mode(Advice),
+        Miss(u64, Advice),
+    }
+
+    fn any_advice() -> impl Strategy<Value = Advice> {
+        prop_oneof![Just(Advice::Normal), Just(Advice::Random), Just(Advice::Sequential)]
     }
 
     fn op() -> impl Strategy<Value = Op> {
         prop_oneof![
-            4 => (0u64..200).prop_map(Op::Miss),
+            4 => (0u64..200, any_advice()).prop_map(|(i, a)| Op::Miss(i, a)),
             2 => (0u64..200).prop_map(Op::Hit),
-            1 => prop_oneof![Just(Advice::Normal), Just(Advice::Random), Just(Advice::Sequential)]
-                .prop_map(Op::Mode),
         ]
     }
 
@@ -176,12 +194,15 @@ mod tests {
             for op in ops {
                 match op {
                     Op::Hit(i) => ra.on_hit(i),
-                    Op::Mode(m) => ra.set_mode(m),
-                    Op::Miss(i) => {
-                        let w = ra.on_miss(i);
+                    Op::Miss(i, advice) => {
+                        let before = ra;
+                        let w = ra.on_miss(i, advice);
                         prop_assert!((1..=MAX_READAHEAD).contains(&w));
-                        match ra.mode() {
-                            Advice::Random => prop_assert_eq!(w, 1),
+                        match advice {
+                            Advice::Random => {
+                                prop_assert_eq!(w, 1);
+                                prop_assert_eq!(ra, before, "Random records nothing");
+                            }
                             Advice::Sequential => prop_assert_eq!(w, MAX_READAHEAD),
                             Advice::Normal => {}
                         }
@@ -197,7 +218,7 @@ mod tests {
             let mut ra = Readahead::new();
             let mut last = 0;
             for k in 0..8 {
-                last = ra.on_miss(start + k * steps);
+                last = ra.on_miss(start + k * steps, N);
             }
             prop_assert_eq!(last, MAX_READAHEAD);
         }
@@ -205,9 +226,8 @@ mod tests {
         #[test]
         fn random_mode_never_reads_ahead(indexes in proptest::collection::vec(0u64..64, 1..100)) {
             let mut ra = Readahead::new();
-            ra.set_mode(Advice::Random);
             for i in indexes {
-                prop_assert_eq!(ra.on_miss(i), 1);
+                prop_assert_eq!(ra.on_miss(i, Advice::Random), 1);
             }
         }
     }

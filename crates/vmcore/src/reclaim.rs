@@ -1,13 +1,11 @@
-//! Reclaim choice: which mapped pages a process may give up under memory pressure, the clock
-//! hand that picks a batch of them, and which mapped pages hold stores that write-back needs.
+//! Reclaim choice: which mapped pages a process may give up under memory pressure, the
+//! clock with a second chance that picks them, and which mapped pages hold stores that
+//! write-back needs, with the sizes of a reclaim.
 //!
-//! This module owns only the choice. It never unmaps or frees anything: the kernel unmaps the
-//! victims (through [`crate::unmap_page`]), flushes the TLB, then evicts the cache pages no
-//! one maps any more ([`crate::PageCache::evict_unused`]).
-
-use alloc::vec::Vec;
-
-use vmspace::page_round_down;
+//! This module owns only the choice. It never walks a page table, unmaps or frees anything:
+//! the kernel's sweep (`kernel/src/vm/reclaim.rs`) moves the hand over its leaves, asks
+//! [`ClockPass::verdict`] for each, unmaps the victims, writes the dirty ones back, flushes
+//! the TLB, then evicts the cache pages no one maps any more.
 
 use crate::decide::VmaKind;
 use crate::flags::PteFlags;
@@ -22,132 +20,92 @@ pub const NEAR_PAGES: usize = 64;
 /// Free frames below which a fault reads no ahead ([`crate::Frames::is_low`]).
 pub const LOW_FREE: usize = 64;
 
-/// Whether a present page of a `kind` mapping, with PTE bits `flags`, whose frame is the
-/// object's cached page when `cache_page`, may be unmapped by reclaim: a page whose contents
-/// are safe in the page cache and on the disk, so a later fault simply maps it again.
+/// Whether a present page of a `kind` mapping, with PTE bits `flags`, may be unmapped by
+/// reclaim: a page whose contents are safe in the page cache (and, once a dirty one is
+/// written back, on the disk), so a later fault simply maps it again. `cache_page` tells
+/// whether the frame is the object's cached page; it is asked only for a private file page.
 ///
 /// ```text
-///   kind          W   D   cache_page   eligible
-///   SharedFile    *   0       *          yes     (clean: the file has the bytes)
-///   SharedFile    *   1       *          no      (stores not yet handed to the cache)
-///   PrivateFile   0   0      yes         yes     (still the cache's page, read-only)
-///   PrivateFile   *   *      no          no      (a private copy: exists nowhere else)
-///   PrivateAnon / SharedAnon             no      (no backing store)
+///   kind          U   W   D   cache_page   eligible
+///   any           0   *   *       *          no      (PROT_NONE: R without U, kept)
+///   SharedFile    1   *   *       *          yes     (a D bit goes to the cache, which
+///                                                     writes the page back before freeing it)
+///   PrivateFile   1   0   0      yes         yes     (still the cache's page, read-only)
+///   PrivateFile   1   *   *      no          no      (a private copy: exists nowhere else)
+///   PrivateAnon / SharedAnon                 no      (no backing store: no swap)
 /// ```
-pub fn eligible(kind: VmaKind, flags: PteFlags, cache_page: bool) -> bool {
-    if !flags.contains(PteFlags::U) || flags.contains(PteFlags::D) {
+pub fn eligible(kind: VmaKind, flags: PteFlags, cache_page: impl FnOnce() -> bool) -> bool {
+    if !flags.contains(PteFlags::U) {
         return false;
     }
     match kind {
         VmaKind::SharedFile => true,
-        VmaKind::PrivateFile => cache_page && !flags.contains(PteFlags::W),
+        VmaKind::PrivateFile => !flags.contains(PteFlags::W) && !flags.contains(PteFlags::D) && cache_page(),
         VmaKind::PrivateAnon | VmaKind::SharedAnon => false,
     }
 }
 
 /// Whether a present page of a `kind` mapping with bits `flags` holds stores the file does not
-/// have yet, so it must be marked dirty in its cache (at unmap, or by a write-back sweep that
-/// then clears D).
+/// have yet, so it must be marked dirty in its cache when it is unmapped (munmap, reclaim) or
+/// its D bit is cleared by a write-back sweep.
 pub fn needs_writeback(kind: VmaKind, flags: PteFlags) -> bool {
     kind == VmaKind::SharedFile && flags.contains(PteFlags::D)
 }
 
-/// The addresses among `pages` (present pages with their mapping's kind and PTE bits) that
-/// hold stores write-back needs, in the order given.
-pub fn writeback_candidates(
-    pages: impl IntoIterator<Item = (usize, Resident)>,
-) -> impl Iterator<Item = usize> {
-    pages.into_iter().filter(|(_, r)| needs_writeback(r.kind, r.flags)).map(|(va, _)| va)
-}
-
-/// A present page, as reclaim sees it.
+/// What one turn of the clock hand does with a present page.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Resident {
-    /// The kind of the mapping it belongs to.
-    pub kind: VmaKind,
-    /// Its PTE bits.
-    pub flags: PteFlags,
-    /// Its frame is the object's cached page at its index.
-    pub cache_page: bool,
+pub enum Verdict {
+    /// Leave it (not eligible, or too close to the fault).
+    Skip,
+    /// Clear its PTE's A bit and pass over it this time: it was used since the hand last
+    /// came by.
+    SecondChance,
+    /// Unmap it (marking it dirty in its cache first when [`needs_writeback`]).
+    Take,
 }
 
-/// The clock hand of one address space: where the last reclaim that filled its batch stopped,
-/// so successive reclaims take different pages.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct ClockHand {
-    cursor: usize,
+/// One turn of the clock hand over an address space, from its cursor round to the cursor
+/// again. A reclaim runs the turns of [`CLOCK_PASSES`] in order until one takes a page.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClockPass {
+    /// Pages closer than this many bytes to the faulting page are spared.
+    pub spare: usize,
+    /// Pages with A set get a second chance instead of going.
+    pub second_chance: bool,
 }
 
-impl ClockHand {
-    /// A hand at address 0.
-    pub const fn new() -> ClockHand {
-        ClockHand { cursor: 0 }
-    }
+/// The turns of one reclaim:
+///
+/// ```text
+///   1. spare NEAR_PAGES around the fault, second chance   (a scan gives up what it touched
+///                                                          longest ago; clears A bits)
+///   2. the same again                                     (takes what turn 1 found in use
+///                                                          and did not see used since)
+///   3. spare the faulting page only, take every eligible page
+/// ```
+pub const CLOCK_PASSES: [ClockPass; 3] = [
+    ClockPass { spare: NEAR_PAGES * PAGE_SIZE, second_chance: true },
+    ClockPass { spare: NEAR_PAGES * PAGE_SIZE, second_chance: true },
+    ClockPass { spare: PAGE_SIZE, second_chance: false },
+];
 
-    /// Where the next sweep starts.
-    pub fn cursor(&self) -> usize {
-        self.cursor
-    }
-
-    /// Picks up to `batch` eligible pages to unmap after an allocation failed for a fault at
-    /// `fault_va`. `resident(lo, hi)` lists the present pages with addresses in `[lo, hi)`,
-    /// in increasing order.
-    ///
-    /// ```text
-    ///   address space:  0 ─────────── cursor ──────────────────── end
-    ///   pass order:                   [1 ─────────────────────────)[2 ── wrap to 0 ── cursor)
-    ///   first pass:     skips pages within NEAR_PAGES of the fault  (a scan gives up what it
-    ///                                                                read longest ago)
-    ///   second pass:    only if the first found nothing; skips the faulting page alone
-    /// ```
-    ///
-    /// When the batch fills, the hand stops at the next eligible-or-not page it would have
-    /// looked at; otherwise it stays where it was.
-    pub fn sweep<I>(
-        &mut self,
-        mut resident: impl FnMut(usize, usize) -> I,
-        fault_va: usize,
-        batch: usize,
-    ) -> Vec<usize>
-    where
-        I: Iterator<Item = (usize, Resident)>,
-    {
-        let fault = page_round_down(fault_va);
-        for near in [NEAR_PAGES * PAGE_SIZE, PAGE_SIZE] {
-            let victims = self.pass(&mut resident, fault, near, batch);
-            if !victims.is_empty() {
-                return victims;
-            }
+impl ClockPass {
+    /// The verdict on a present page `distance` bytes from the faulting page, of a `kind`
+    /// mapping, with PTE bits `flags` (`cache_page` as for [`eligible`]).
+    pub fn verdict(
+        self,
+        distance: usize,
+        kind: VmaKind,
+        flags: PteFlags,
+        cache_page: impl FnOnce() -> bool,
+    ) -> Verdict {
+        if distance < self.spare || !eligible(kind, flags, cache_page) {
+            Verdict::Skip
+        } else if self.second_chance && flags.contains(PteFlags::A) {
+            Verdict::SecondChance
+        } else {
+            Verdict::Take
         }
-        Vec::new()
-    }
-
-    /// One turn of the hand from the cursor round to it again, taking eligible pages at least
-    /// `near` bytes from `fault`.
-    fn pass<I>(
-        &mut self,
-        resident: &mut impl FnMut(usize, usize) -> I,
-        fault: usize,
-        near: usize,
-        batch: usize,
-    ) -> Vec<usize>
-    where
-        I: Iterator<Item = (usize, Resident)>,
-    {
-        let start = self.cursor;
-        let mut victims = Vec::new();
-        for (lo, hi) in [(start, usize::MAX), (0, start)] {
-            for (va, r) in resident(lo, hi) {
-                if victims.len() == batch {
-                    self.cursor = va;
-                    return victims;
-                }
-                if va.abs_diff(fault) >= near && eligible(r.kind, r.flags, r.cache_page) {
-                    victims.push(va);
-                }
-            }
-        }
-        victims
     }
 }
 

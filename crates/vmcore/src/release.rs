@@ -68,29 +68,48 @@ where
     done
 }
 
-/// The bits both parent and child PTEs get when fork shares a present page of a `kind`
-/// mapping (the child's PTE takes a new frame reference): private pages lose W, so the
-/// first store on either side copies ([`crate::Decision::CopyPresent`]) or, once the other
-/// side is gone, just sets W again; shared pages keep their bits.
-pub fn fork_flags(kind: VmaKind, flags: PteFlags) -> PteFlags {
+/// The bits of the parent's and the child's PTE, in that order, when fork shares a present
+/// page of a `kind` mapping (the child's PTE takes a new frame reference):
+///
+/// ```text
+///   private (anon, file, heap, stack):  parent − W,  child − W   (the first store on either
+///                                                                 side copies, or sets W
+///                                                                 again once alone)
+///   shared:                             parent as is, child − D  (the child's own stores set
+///                                                                 its D; the parent's D still
+///                                                                 owes a write-back)
+/// ```
+///
+/// A `PROT_NONE` page (R without U) is shared like any other.
+pub fn fork_flags(kind: VmaKind, flags: PteFlags) -> (PteFlags, PteFlags) {
     if kind.is_shared() {
-        flags
+        (flags, flags - PteFlags::D)
     } else {
-        flags - PteFlags::W
+        (flags - PteFlags::W, flags - PteFlags::W)
     }
 }
 
-/// The bits a present page of a `kind` mapping gets when mprotect sets the mapping's
-/// protection to `prot`: the new permissions with the old A and D, except that a private
-/// page never gains W here (it may be the cache's page or shared since fork; the next store
-/// faults and [`crate::decide`] copies or sets W as it must).
+/// The bits a present page with bits `old` gets when mprotect sets its `kind` mapping's
+/// protection to `prot`; A and D stay (write-back needs D).
+///
+/// ```text
+///   PROT_NONE               R without U: a leaf (a valid PTE without R, W or X would point
+///                           to a table) that no user access passes, keeping the page
+///   shared                  the bits of prot
+///   private                 the bits of prot, with W only if the page had W (its own
+///                           frame); gaining W is the write fault's decision
+///                           ([`crate::store_to_present`]: copy while someone else sees it)
+/// ```
 pub fn protect_flags(kind: VmaKind, prot: Prot, old: PteFlags) -> PteFlags {
-    let flags = PteFlags::from(prot) | (old & (PteFlags::A | PteFlags::D));
-    if kind.is_shared() {
-        flags
-    } else {
-        flags - PteFlags::W
+    let kept = old & (PteFlags::A | PteFlags::D);
+    if prot.is_empty() {
+        return kept | PteFlags::R;
     }
+    let new = PteFlags::from(prot);
+    if !kind.is_shared() && !old.contains(PteFlags::W | PteFlags::U) {
+        return kept | (new - PteFlags::W);
+    }
+    kept | new
 }
 
 #[cfg(test)]
@@ -107,7 +126,13 @@ mod tests {
 
     fn vma(kind: VmaKind) -> FaultVma {
         let range = VirtRange::new(0x10_0000, 0x10_0000 + 8 * PAGE_SIZE).unwrap();
-        FaultVma { range, kind, prot: Prot::READ | Prot::WRITE, first_index: 2 }
+        FaultVma {
+            range,
+            kind,
+            prot: Prot::READ | Prot::WRITE,
+            advice: vmspace::Advice::Normal,
+            first_index: 2,
+        }
     }
 
     #[test]
@@ -158,12 +183,12 @@ mod tests {
     }
 
     #[test]
-    fn fork_takes_w_from_private_pages_only() {
+    fn fork_takes_w_from_private_pages_and_d_from_the_childs_shared_ones() {
         let f = URW | PteFlags::A | PteFlags::D;
-        assert_eq!(fork_flags(VmaKind::PrivateAnon, f), f - PteFlags::W);
-        assert_eq!(fork_flags(VmaKind::PrivateFile, f), f - PteFlags::W);
-        assert_eq!(fork_flags(VmaKind::SharedAnon, f), f);
-        assert_eq!(fork_flags(VmaKind::SharedFile, f), f);
+        assert_eq!(fork_flags(VmaKind::PrivateAnon, f), (f - PteFlags::W, f - PteFlags::W));
+        assert_eq!(fork_flags(VmaKind::PrivateFile, f), (f - PteFlags::W, f - PteFlags::W));
+        assert_eq!(fork_flags(VmaKind::SharedAnon, f), (f, f - PteFlags::D));
+        assert_eq!(fork_flags(VmaKind::SharedFile, f), (f, f - PteFlags::D));
     }
 
     #[test]
@@ -173,10 +198,21 @@ mod tests {
         assert_eq!(protect_flags(VmaKind::PrivateAnon, rw, old), old);
         assert_eq!(protect_flags(VmaKind::PrivateFile, rw, old), old);
         assert_eq!(protect_flags(VmaKind::SharedFile, rw, old), old | PteFlags::W);
-        assert_eq!(
-            protect_flags(VmaKind::SharedAnon, Prot::NONE, old),
-            PteFlags::U | PteFlags::A | PteFlags::D
-        );
         assert_eq!(protect_flags(VmaKind::PrivateAnon, Prot::READ, URW), URW - PteFlags::W);
+        // A private page that had W (its own frame) keeps it.
+        assert_eq!(protect_flags(VmaKind::PrivateAnon, Prot::ALL, URW), URW | PteFlags::X);
+    }
+
+    #[test]
+    fn prot_none_keeps_a_leaf_no_user_access_passes() {
+        let old = URW | PteFlags::A | PteFlags::D;
+        for kind in [VmaKind::PrivateAnon, VmaKind::SharedAnon, VmaKind::PrivateFile, VmaKind::SharedFile] {
+            let none = protect_flags(kind, Prot::NONE, old);
+            assert_eq!(none, PteFlags::R | PteFlags::A | PteFlags::D);
+            // Back to read-write: a private page must fault to get W again.
+            let back = protect_flags(kind, Prot::READ | Prot::WRITE, none);
+            assert_eq!(back.contains(PteFlags::W), kind.is_shared());
+            assert!(back.contains(PteFlags::U | PteFlags::R | PteFlags::D));
+        }
     }
 }

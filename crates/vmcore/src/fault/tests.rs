@@ -41,7 +41,8 @@ impl World {
     }
 
     fn vma(kind: VmaKind, prot: Prot, pages: usize, first_index: u64) -> FaultVma {
-        FaultVma { range: VirtRange::from_start_len(BASE, pages * P).unwrap(), kind, prot, first_index }
+        let range = VirtRange::from_start_len(BASE, pages * P).unwrap();
+        FaultVma { range, kind, prot, advice: Advice::Normal, first_index }
     }
 
     fn fault(&mut self, vma: &FaultVma, page: usize, access: Access) -> Result<Outcome, FaultError> {
@@ -114,7 +115,7 @@ fn shared_file_read_miss_then_hits_and_fault_around() {
     let mut w = World::new(20);
     let vma = World::vma(VmaKind::SharedFile, rw(), 20, 0);
     let out = w.fault(&vma, 5, Access::Read).unwrap();
-    assert_eq!(out.decision, Decision::MapCached { flags: U | R | W | A });
+    assert_eq!(out.decision, Decision::MapCached { flags: U | R | W | A, fault_around: true });
     assert_eq!((out.pages_read, out.mapped_around), (1, 0), "first miss: one page, nothing cached");
     let m = w.pte(5).unwrap();
     assert_eq!(w.frames.read(m.frame, 100), 6);
@@ -142,7 +143,7 @@ fn shared_file_read_miss_then_hits_and_fault_around() {
 fn fault_around_stops_at_the_mapping_and_end_of_file() {
     let mut w = World::new(20); // 19.5 pages: 20 file pages
     let vma = World::vma(VmaKind::SharedFile, Prot::READ, 40, 0);
-    w.cache.borrow_mut().readahead().set_mode(Advice::Sequential);
+    let vma = FaultVma { advice: Advice::Sequential, ..vma };
     let out = w.fault(&vma, 17, Access::Read).unwrap();
     assert_eq!(out.pages_read, 3, "clamped to end-of-file: pages 17..20");
     assert_eq!(out.mapped_around, 2);
@@ -154,7 +155,7 @@ fn fault_around_stops_at_the_mapping_and_end_of_file() {
     // A mapping of 3 pages at file page 4: readahead and fault-around stay inside it.
     let mut w = World::new(20);
     let vma = World::vma(VmaKind::SharedFile, Prot::READ, 3, 4);
-    w.cache.borrow_mut().readahead().set_mode(Advice::Sequential);
+    let vma = FaultVma { advice: Advice::Sequential, ..vma };
     let out = w.fault(&vma, 0, Access::Read).unwrap();
     assert_eq!((out.pages_read, out.mapped_around), (3, 2));
     assert_eq!(w.frames.read(w.pte(2).unwrap().frame, 0), 7);
@@ -165,7 +166,7 @@ fn fault_around_stops_at_the_mapping_and_end_of_file() {
 fn low_memory_reads_one_page() {
     let mut w = World::new(40);
     let vma = World::vma(VmaKind::SharedFile, Prot::READ, 40, 0);
-    w.cache.borrow_mut().readahead().set_mode(Advice::Sequential);
+    let vma = FaultVma { advice: Advice::Sequential, ..vma };
     w.frames.set_low(true);
     assert_eq!(w.fault(&vma, 0, Access::Read).unwrap().pages_read, 1);
     w.frames.set_low(false);
@@ -178,10 +179,10 @@ fn private_file_maps_the_cache_page_read_only_then_copies() {
     let mut w = World::new(4);
     let vma = World::vma(VmaKind::PrivateFile, rw(), 4, 0);
     let out = w.fault(&vma, 1, Access::Read).unwrap();
-    assert_eq!(out.decision, Decision::MapCached { flags: U | R | A });
+    assert_eq!(out.decision, Decision::MapCached { flags: U | R | A, fault_around: true });
     let cached = w.pte(1).unwrap().frame;
     let out = w.fault(&vma, 1, Access::Write).unwrap();
-    assert_eq!(out.decision, Decision::CopyPresent { flags: U | R | W | A | D });
+    assert_eq!(out.decision, Decision::CopyPresent { flags: U | R | W | A | D, cache_page: true });
     let copy = w.pte(1).unwrap().frame;
     assert_ne!(copy, cached);
     assert_eq!(w.frames.refcount(cached), 1, "only the cache now");
@@ -217,12 +218,13 @@ fn copy_on_write_after_fork() {
     // Fork: the child's PTE takes a reference; both lose W.
     let mut child = MockPageTable::new();
     w.frames.share(m.frame);
-    let ro = crate::fork_flags(vma.kind, m.flags);
+    let (parent, ro) = crate::fork_flags(vma.kind, m.flags);
+    assert_eq!(parent, ro);
     child.map(BASE, m.frame, ro).unwrap();
-    w.pt.set_flags(BASE, ro);
+    w.pt.set_flags(BASE, parent);
 
     let out = w.fault(&vma, 0, Access::Write).unwrap();
-    assert_eq!(out.decision, Decision::CopyPresent { flags: U | R | W | A | D });
+    assert_eq!(out.decision, Decision::CopyPresent { flags: U | R | W | A | D, cache_page: false });
     let mine = w.pte(0).unwrap().frame;
     assert_eq!(w.frames.read(mine, 0), 42);
     assert_eq!(w.frames.refcount(m.frame), 1, "the child's alone");
@@ -266,14 +268,14 @@ fn shared_anonymous_is_zero_on_first_touch_and_shared() {
     let mut w = World::new(1);
     let vma = World::vma(VmaKind::SharedAnon, rw(), 4, 0);
     let out = w.fault(&vma, 1, Access::Write).unwrap();
-    assert_eq!(out.decision, Decision::MapCached { flags: U | R | W | A | D });
+    assert_eq!(out.decision, Decision::MapCached { flags: U | R | W | A, fault_around: false });
     let f = w.pte(1).unwrap().frame;
     assert!(w.frames.bytes(f).iter().all(|&b| b == 0));
     w.frames.write(f, 3, 9);
     let mut other = MockPageTable::new();
     let obj = Object::<_, VecFile> { cache: &w.anon, file: None };
     let out = resolve(&*w.frames, &mut other, Some(&vma), Some(&obj), BASE + P, Access::Read).unwrap();
-    assert_eq!(out.decision, Decision::MapCached { flags: U | R | W | A });
+    assert_eq!(out.decision, Decision::MapCached { flags: U | R | W | A, fault_around: true });
     assert_eq!(other.lookup(BASE + P).unwrap().frame, f);
     assert_eq!(w.frames.refcount(f), 3);
     w.frames.free(other.unmap(BASE + P).unwrap().frame);
@@ -289,12 +291,15 @@ fn shared_read_only_pte_becomes_writable_in_place() {
     w.pt.set_flags(BASE, U | R | A);
     assert_eq!(
         w.fault(&vma, 0, Access::Write).unwrap().decision,
-        Decision::MakeWritable { flags: U | R | W | A | D }
+        Decision::MakeWritable { flags: U | R | W | A }
     );
     assert_eq!(w.pte(0).unwrap().frame, f);
-    // A load through a PTE stripped of R (PROT_NONE, then widened again): SetFlags.
-    w.pt.set_flags(BASE, U);
-    assert_eq!(w.fault(&vma, 0, Access::Read).unwrap().decision, Decision::SetFlags { flags: U | R | A });
+    // A present PROT_NONE page (R without U) refuses every access until mprotect widens it.
+    let none = FaultVma { prot: Prot::NONE, ..vma };
+    w.pt.set_flags(BASE, crate::protect_flags(vma.kind, Prot::NONE, U | R | W | A));
+    assert_eq!(w.fault(&none, 0, Access::Read), Err(FaultError::Kill(KillReason::Protection)));
+    w.pt.set_flags(BASE, crate::protect_flags(vma.kind, vma.prot, w.pte(0).unwrap().flags));
+    assert_eq!(w.fault(&vma, 0, Access::Read).unwrap().decision, Decision::AlreadyDone);
     w.teardown();
 }
 
@@ -313,7 +318,7 @@ fn protection_and_end_of_file_kill_without_side_effects() {
 fn read_error_frees_the_window() {
     let mut w = World::new(8);
     let vma = World::vma(VmaKind::SharedFile, Prot::READ, 8, 0);
-    w.cache.borrow_mut().readahead().set_mode(Advice::Sequential);
+    let vma = FaultVma { advice: Advice::Sequential, ..vma };
     w.file.fail_reads.set(true);
     assert_eq!(w.fault(&vma, 0, Access::Read), Err(FaultError::Io));
     assert_eq!(abi::Errno::from(FaultError::Io), abi::Errno::Io);
@@ -360,7 +365,7 @@ fn no_memory_at_any_allocation_balances_references() {
             for limit in 0..6 {
                 let mut w = World::new(8);
                 let vma = World::vma(kind, rw(), 8, 0);
-                w.cache.borrow_mut().readahead().set_mode(Advice::Sequential);
+                let vma = FaultVma { advice: Advice::Sequential, ..vma };
                 w.frames.set_limit(Some(limit));
                 let r = w.fault(&vma, 2, access);
                 assert!(matches!(r, Ok(_) | Err(FaultError::NoMem)), "{kind:?} {access:?} {limit}: {r:?}");
@@ -376,4 +381,23 @@ fn no_memory_at_any_allocation_balances_references() {
             }
         }
     }
+}
+
+#[test]
+fn random_advice_reads_one_page_and_maps_no_neighbours() {
+    let mut w = World::new(20);
+    let plain = World::vma(VmaKind::SharedFile, Prot::READ, 20, 0);
+    let random = FaultVma { advice: Advice::Random, ..plain };
+    assert_eq!(w.fault(&random, 0, Access::Read).unwrap().pages_read, 1);
+    assert_eq!(w.fault(&random, 1, Access::Read).unwrap().pages_read, 1, "sequential, still one");
+    let sequential = FaultVma { advice: Advice::Sequential, ..plain };
+    let out = w.fault(&sequential, 2, Access::Read).unwrap();
+    assert_eq!((out.pages_read, out.mapped_around), (18, 13), "pages 2..20; 3..16 mapped around");
+    for page in 0..16 {
+        let m = w.pt.unmap(BASE + page * P).unwrap();
+        w.frames.free(m.frame);
+    }
+    assert_eq!(w.fault(&random, 4, Access::Read).unwrap().mapped_around, 0);
+    assert_eq!(w.fault(&plain, 8, Access::Read).unwrap().mapped_around, 14, "0..16 but 4 and 8");
+    w.teardown();
 }
