@@ -5,14 +5,14 @@
 //! as zeros again, private file pages are read from the file again, shared pages keep their
 //! data in their page cache, a dirty one marked dirty there so write-back still sees it).
 //!
-//! The advice steers the fault path (`vm::fault`) through [`readahead_pages`] and
-//! [`fault_around`]: `MADV_RANDOM` reads only the page faulted on and maps no neighbours,
-//! `MADV_SEQUENTIAL` always reads ahead the largest window, `MADV_NORMAL` reads ahead when
-//! faults move forward sequentially (`PageCache::readahead_window`).
+//! The advice steers the fault path (`vm::fault`); what it does there is `vmcore`'s rule
+//! (`vmcore::Readahead::on_miss`, `vmcore::fault_around_on`): `MADV_RANDOM` reads only the
+//! page faulted on and maps no neighbours, `MADV_SEQUENTIAL` always reads ahead the largest
+//! window, `MADV_NORMAL` reads ahead when faults move forward sequentially.
 
-use super::pagecache::{PageCache, MAX_READAHEAD};
+use super::pagecache::MAX_READAHEAD;
 use super::protect::{check_mapped, reserve_cuts, user_range};
-use super::reclaim::LOW_FREE;
+use super::reclaim::memory_low;
 use super::space::{AddressSpace, MapObject};
 use super::{fileio, Vm};
 use crate::fs::file::File;
@@ -44,22 +44,6 @@ impl Vm {
     }
 }
 
-/// Pages a fault missing page `index` of `cache` reads, by the mapping's advice (before the
-/// limits of the mapping and of free memory).
-pub(super) fn readahead_pages(advice: Advice, cache: &PageCache, index: u64) -> u64 {
-    match advice {
-        Advice::Random => 1,
-        // Still recorded, so a later `MADV_NORMAL` continues from here.
-        Advice::Sequential => cache.readahead_window(index).max(MAX_READAHEAD),
-        Advice::Normal => cache.readahead_window(index),
-    }
-}
-
-/// Whether a read fault in a mapping with this advice maps the cached pages around it.
-pub(super) fn fault_around(advice: Advice) -> bool {
-    advice != Advice::Random
-}
-
 /// `MADV_WILLNEED`: reads every page of the file mappings in `range` that is not cached into
 /// its page cache (up to `MAX_READAHEAD` pages per disk request), without mapping any.
 /// Anonymous memory has nothing to read. Stops quietly when free memory runs low (it never
@@ -87,7 +71,7 @@ fn read_into_cache(f: &File, first: u64, end: u64) -> bool {
             index += 1;
             continue;
         }
-        if frame::free_count() < LOW_FREE {
+        if memory_low() {
             return false;
         }
         match fileio::fill(f, index, run) {

@@ -1,20 +1,21 @@
-//! User page faults. A fault inside a mapping is resolved here by the mapping's kind:
-//! private anonymous pages are allocated zeroed; shared pages (file or anonymous) come from the
-//! object's page cache and are mapped as is, so every sharer sees every store; private file
-//! pages map the cached file page read-only until the first store, which gives the process its
-//! own copy (copy-on-write). After fork, every private page (heap, stack, data, private
-//! mappings) is shared read-only by parent and child; a store to such a page, in a mapping or
-//! the heap, is decided by [`write_fault_on_present`]: copy the page, or, when no one else
-//! holds the frame any more, just make it writable. A fault the mapping does not allow (wrong permission, PROT_NONE,
-//! a whole page past end-of-file) is an error, and the trap handler kills the process.
+//! User page faults: the kernel's executor of `vmcore`'s fault rule. A fault inside a mapping
+//! asks [`vmcore::decide`] what to do for the mapping's kind, protection and advice, the
+//! access and the PTE there now, and carries the [`Decision`] out on this process's page
+//! table, the frame allocator and the mapping's page cache. This file decides nothing itself:
+//! which pages are zero-filled, mapped from the cache, copied or made writable in place
+//! (copy-on-write after fork included), with which PTE bits, when a fault maps its
+//! neighbours, and how far a miss reads ahead are `vmcore`'s rules, tested on the host
+//! (crates/vmcore). A fault the rule refuses (wrong permission, `PROT_NONE`, a whole page past
+//! end-of-file) is an error, and the trap handler kills the process.
 //!
 //! Two things make file faults cheap. A page already cached is mapped without any sleep lock,
 //! disk access or copy (the cache mirrors the file size, so the end-of-file check needs no
-//! inode lock). A read fault also maps the cached neighbours in its aligned window of
-//! `FAULT_AROUND` pages (fault-around), and a miss reads ahead when faults move forward
-//! sequentially (`PageCache::readahead_window`), so a scan of a file faults about once per
-//! window. A mapping's `madvise` advice adjusts both (`vm::advice`).
+//! inode lock). A read fault also maps the cached neighbours in its aligned window
+//! (fault-around, `vmcore::fault_around`), and a miss reads ahead when faults move forward
+//! sequentially (`vmcore::Readahead`, kept by the page cache), so a scan of a file faults
+//! about once per window. A mapping's `madvise` advice adjusts both.
 
+use super::pagecache::PageCache;
 use super::space::{AddressSpace, MapObject};
 use super::{fileio, stats, Access};
 use crate::mm::addr::va;
@@ -23,6 +24,7 @@ use crate::mm::{frame, PhysAddr, VirtAddr, PGSIZE};
 use crate::proc;
 use abi::Errno;
 use core::sync::atomic::{AtomicU64, Ordering};
+use vmcore::{Decision, FrameState, Site, VmaKind};
 use vmspace::{Backing, Prot, Share, Vma};
 
 /// Faults resolved, by kind (for statistics and tests): `ANON_FAULTS` zero-filled private
@@ -33,115 +35,108 @@ use vmspace::{Backing, Prot, Share, Vma};
 pub static ANON_FAULTS: AtomicU64 = AtomicU64::new(0);
 pub static FILE_FAULTS: AtomicU64 = AtomicU64::new(0);
 
-/// Pages in a fault-around window (aligned in the address space; a power of two, at most 512
-/// so that a window never crosses a page-table page).
-const FAULT_AROUND: usize = 16;
-
 /// Resolves a fault at user address `va` for an access of kind `access` in the current
 /// process (the trap handler's entry).
 pub fn handle(va: usize, access: Access) -> Result<(), Errno> {
     proc::with_vm(|vm| vm.fault(va, access))
 }
 
-/// PTE permission bits for a mapping's protection (RISC-V has no write-only pages, so
-/// PROT_WRITE implies read).
+/// PTE permission bits for a mapping's protection: `vmcore`'s conversion (the only one; U
+/// always, PROT_WRITE implies R), in the kernel's type.
 pub fn pte_flags(prot: Prot) -> PteFlags {
-    let mut f = PteFlags::U;
-    if prot.contains(Prot::READ) || prot.contains(Prot::WRITE) {
-        f |= PteFlags::R;
-    }
-    if prot.contains(Prot::WRITE) {
-        f |= PteFlags::W;
-    }
-    if prot.contains(Prot::EXEC) {
-        f |= PteFlags::X;
-    }
-    f
+    kernel_bits(vmcore::PteFlags::from(prot))
 }
 
-/// The PTE bit an access needs.
-fn needed(access: Access) -> PteFlags {
+/// `vmcore`'s R W X U A D bits as the kernel's PTE flags (the same hardware positions).
+pub(super) fn kernel_bits(f: vmcore::PteFlags) -> PteFlags {
+    PteFlags::from_bits_truncate(f.bits())
+}
+
+/// The R W X U A D bits of the kernel's PTE flags, for `vmcore` (V and G dropped).
+pub(super) fn core_bits(f: PteFlags) -> vmcore::PteFlags {
+    vmcore::PteFlags::from_bits_truncate(f.bits())
+}
+
+/// The kind of a mapping, as `vmcore`'s rules see it.
+pub(super) fn kind_of(vma: &Vma<MapObject>) -> VmaKind {
+    let file = matches!(&vma.backing, Backing::File { file: MapObject::File(_), .. });
+    VmaKind::new(vma.share, file)
+}
+
+fn core_access(access: Access) -> vmcore::Access {
     match access {
-        Access::Read => PteFlags::R,
-        Access::Write => PteFlags::W,
-        Access::Exec => PteFlags::X,
+        Access::Read => vmcore::Access::Read,
+        Access::Write => vmcore::Access::Write,
+        Access::Exec => vmcore::Access::Exec,
     }
 }
 
-/// Supplies the page at `page_va` of a mapping of `space` for an access of kind `access`:
-/// maps it when absent; a store to a page present read-only in a writable mapping goes to
-/// [`write_fault_on_present`] (copy-on-write). A page already present with the needed
-/// permission is left alone.
-/// Fails [Fault] when no mapping covers `page_va` or the access is not allowed.
+/// Supplies the page at `page_va` of a mapping of `space` for an access of kind `access`, as
+/// [`vmcore::decide`] says. A page already present with the needed permission is left alone.
+/// Fails [Fault] when no mapping covers `page_va` or the rule refuses the access, [NoMem]
+/// when a frame or a page-table page cannot be had (the caller reclaims and retries).
 pub(super) fn fault_vma(space: &mut AddressSpace, page_va: usize, access: Access) -> Result<(), Errno> {
     let AddressSpace { pt, vmas, .. } = space;
     let vma = vmas.find(page_va).ok_or(Errno::Fault)?;
-    let flags = pte_flags(vma.prot);
-    if !flags.contains(needed(access)) {
-        return Err(Errno::Fault);
-    }
     // Mappings lie below USER_TOP, so this is a virtual address.
     let page = va(page_va);
-    if let Some(pte) = pt.lookup(page) {
-        if pte.flags().contains(needed(access)) {
-            return Ok(()); // resolved already (MAP_POPULATE over fault-around pages)
+    let pte = pt.lookup(page);
+    let (obj, index) = match &vma.backing {
+        Backing::File { file, offset } => {
+            (Some(file), (offset + (page_va - vma.range().start()) as u64) / PGSIZE as u64)
         }
-        // Present without the permission the mapping grants: only a store can be that (a
-        // present user page is always readable), to a page mapped read-only on purpose.
-        if access != Access::Write {
-            return Err(Errno::Fault);
-        }
-        let cached = match &vma.backing {
-            Backing::File { file: obj @ MapObject::File(_), offset } => {
-                obj.cache().map(|c| (c, (offset + (page_va - vma.range().start()) as u64) / PGSIZE as u64))
-            }
-            _ => None,
-        };
-        return write_fault_on_present(pt, page, pte, flags, vma.share, cached);
-    }
-    let Backing::File { file: obj, offset } = &vma.backing else {
-        let pa = frame::alloc().ok_or(Errno::NoMem)?;
-        ANON_FAULTS.fetch_add(1, Ordering::Relaxed);
-        return install(pt, page, pa, flags | PteFlags::A | PteFlags::D);
+        Backing::Anonymous => (None, 0),
     };
-    let index = (offset + (page_va - vma.range().start()) as u64) / PGSIZE as u64;
-    let pa = object_page(obj, vma, index, page_va)?;
-    FILE_FAULTS.fetch_add(1, Ordering::Relaxed);
-    let private = vma.share == Share::Private;
-    if private && access == Access::Write {
-        stats::COPY_FAULTS.fetch_add(1, Ordering::Relaxed);
-        return copy_into_new(pt, page, flags, pa);
+    let kind = kind_of(vma);
+    let cache = obj.and_then(MapObject::cache);
+    let file_pages = match cache {
+        Some(c) => c.size().div_ceil(PGSIZE as u64),
+        None if kind.is_file() => return Err(Errno::Fault), // a file without pages
+        None => u64::MAX,
+    };
+    let frame = || {
+        let pa = pte.expect("asked about a present page").pa();
+        frame_state(pa, cache.map(|c| (c, index)))
+    };
+    let site = Site { kind, prot: vma.prot, advice: vma.advice };
+    let present = pte.map(|p| core_bits(p.flags()));
+    match vmcore::decide(site, core_access(access), present, index, file_pages, frame) {
+        Decision::Kill(_) => Err(Errno::Fault),
+        Decision::AlreadyDone => Ok(()), // resolved already (MAP_POPULATE over fault-around pages)
+        Decision::ZeroFill { flags } => {
+            let pa = frame::alloc().ok_or(Errno::NoMem)?;
+            ANON_FAULTS.fetch_add(1, Ordering::Relaxed);
+            install(pt, page, pa, kernel_bits(flags))
+        }
+        Decision::MapCached { flags, fault_around } => {
+            let pa = object_page(obj.ok_or(Errno::Fault)?, vma, index, page_va)?;
+            FILE_FAULTS.fetch_add(1, Ordering::Relaxed);
+            stats::SHARED_FAULTS.fetch_add(1, Ordering::Relaxed);
+            install(pt, page, pa, kernel_bits(flags))?;
+            if fault_around {
+                map_around(pt, vma, page_va, kernel_bits(flags));
+            }
+            Ok(())
+        }
+        Decision::CopyCached { flags } => {
+            let pa = object_page(obj.ok_or(Errno::Fault)?, vma, index, page_va)?;
+            FILE_FAULTS.fetch_add(1, Ordering::Relaxed);
+            stats::COPY_FAULTS.fetch_add(1, Ordering::Relaxed);
+            copy_into_new(pt, page, kernel_bits(flags), pa)
+        }
+        Decision::MakeWritable { flags } => make_writable(pt, page, flags),
+        Decision::CopyPresent { flags, cache_page } => {
+            copy_present(pt, page, pte.ok_or(Errno::Fault)?.pa(), flags, cache_page)
+        }
     }
-    // Shared pages are mapped writable if the mapping is (the PTE's dirty bit then tells
-    // write-back what changed); private ones read-only until their first store.
-    let map_flags = if private { flags - PteFlags::W } else { flags };
-    stats::SHARED_FAULTS.fetch_add(1, Ordering::Relaxed);
-    install(pt, page, pa, map_flags | PteFlags::A)?;
-    if access != Access::Write && super::advice::fault_around(vma.advice) {
-        map_around(pt, vma, page_va, map_flags);
-    }
-    Ok(())
 }
 
-/// The one decision for a store to a page that is present but mapped without W in a region
-/// whose protection allows stores (`flags`, the region's PTE bits with W): the heap
-/// (`AddressSpace::fault_in_once`) and every mapping (`fault_vma`) come here, and so do the
-/// kernel's own stores into user memory (`Vm::copy_out` translates for `Access::Write`). A
-/// page is in that state when:
-///
-/// - it belongs to a shared mapping (a protection change left it read-only): every sharer
-///   stores into the same frame, so W is simply set (the hardware's D bit records the store);
-/// - it is a private file mapping's view of the page cache's own frame (`cached` names the
-///   cache and page index): the cache holds a reference, and other mappings and `read` see
-///   the frame, so the process always gets a copy, however few references there are;
-/// - it is a private page shared copy-on-write since a fork (or an mprotect left it
-///   read-only): when the frame has other references (another process maps it) the process
-///   gets a copy (`COW_FAULTS`); when this PTE holds the only reference (the other sides
-///   exited, exec'd or copied already), nobody else can see the frame and nobody can take a
-///   new reference to it without holding one, so W (and A, D) is set in place and nothing is
-///   copied. The reference count is read with Acquire, which pairs with the Release of the
-///   other holders' `frame::free` (as `Arc::get_mut` does): their last reads of the frame
-///   happen before this process's stores.
+/// A store to the heap's present page `page`, mapped by `pte` without W, in a region whose
+/// PTE bits with W are `flags`: the heap (`AddressSpace::fault_in_once`) comes here, for
+/// hardware faults and for the kernel's own stores into user memory (`Vm::copy_out`
+/// translates for `Access::Write`). `share` and `cached` (the page cache and page index of a
+/// private file mapping) describe the region; [`vmcore::store_to_present`] decides (copy the
+/// page while someone else can see the frame, else set W in place).
 ///
 /// Fails [NoMem] when a copy cannot be allocated (the caller reclaims and retries).
 pub(super) fn write_fault_on_present(
@@ -150,51 +145,71 @@ pub(super) fn write_fault_on_present(
     pte: Pte,
     flags: PteFlags,
     share: Share,
-    cached: Option<(&super::pagecache::PageCache, u64)>,
+    cached: Option<(&PageCache, u64)>,
 ) -> Result<(), Errno> {
     let pa = pte.pa();
-    if share == Share::Shared {
-        let d = pte.flags() & PteFlags::D;
-        pt.update(page, false, |_| Pte::new(pa, flags | d | PteFlags::V | PteFlags::A));
-        return Ok(());
+    let frame = || frame_state(pa, cached);
+    match vmcore::store_to_present(share == Share::Shared, core_bits(flags), core_bits(pte.flags()), frame) {
+        Decision::MakeWritable { flags } => make_writable(pt, page, flags),
+        Decision::CopyPresent { flags, cache_page } => copy_present(pt, page, pa, flags, cache_page),
+        _ => Err(Errno::Fault), // store_to_present decides nothing else
     }
-    if cached.is_some_and(|(cache, index)| cache.holds(index, pa)) {
-        frame::share(pa); // our reference while copying
+}
+
+/// What the rule needs to know about the frame `pa` of a present page: whether it is the
+/// page cache's own page at the index (`cached`), and its reference count, read with Acquire
+/// (pairing with the Release of the other holders' `frame::free`, as `Arc::get_mut` does:
+/// their last accesses happen before this process's stores when the count is 1).
+fn frame_state(pa: PhysAddr, cached: Option<(&PageCache, u64)>) -> FrameState {
+    FrameState {
+        cache_page: cached.is_some_and(|(cache, index)| cache.holds(index, pa)),
+        refcount: frame::refcount(pa),
+    }
+}
+
+/// [`Decision::MakeWritable`]: the present page at `page` gets `flags` (its frame stays).
+fn make_writable(pt: &mut PageTable, page: VirtAddr, flags: vmcore::PteFlags) -> Result<(), Errno> {
+    let flags = kernel_bits(flags) | PteFlags::V;
+    pt.update(page, false, |old| Pte::new(old.pa(), flags));
+    Ok(())
+}
+
+/// [`Decision::CopyPresent`]: replaces the frame `pa` mapped at `page` by a copy mapped with
+/// `flags`, counted as a private file copy when it was the cache's page, else as a
+/// copy-on-write fault.
+fn copy_present(
+    pt: &mut PageTable,
+    page: VirtAddr,
+    pa: PhysAddr,
+    flags: vmcore::PteFlags,
+    cache_page: bool,
+) -> Result<(), Errno> {
+    frame::share(pa); // our reference while copying
+    if cache_page {
         FILE_FAULTS.fetch_add(1, Ordering::Relaxed);
         stats::COPY_FAULTS.fetch_add(1, Ordering::Relaxed);
-        return copy_into_new(pt, page, flags, pa);
+    } else {
+        stats::COW_FAULTS.fetch_add(1, Ordering::Relaxed);
     }
-    if frame::refcount(pa) == 1 {
-        pt.update(page, false, |_| Pte::new(pa, flags | PteFlags::V | PteFlags::A | PteFlags::D));
-        return Ok(());
-    }
-    frame::share(pa); // our reference while copying
-    stats::COW_FAULTS.fetch_add(1, Ordering::Relaxed);
-    copy_into_new(pt, page, flags, pa)
+    copy_into_new(pt, page, kernel_bits(flags), pa)
 }
 
 /// The page at `index` of the mapping's object with a reference for the caller: for a file,
-/// from its page cache when it holds it, else read from the file (with readahead); for
-/// shared anonymous memory, its page (zeroed when new). Fails [Fault] for a page wholly past
-/// end-of-file.
+/// from its page cache when it holds it, else read from the file with the readahead window
+/// `vmcore` gives; for shared anonymous memory, its page (zeroed when new). Fails [Fault] for
+/// a page wholly past end-of-file (truncated since the decision).
 fn object_page(obj: &MapObject, vma: &Vma<MapObject>, index: u64, page_va: usize) -> Result<PhysAddr, Errno> {
     let f = match obj {
         MapObject::SharedAnon(anon) => return anon.page(index),
         MapObject::File(f) => f,
     };
     let cache = obj.cache().ok_or(Errno::Fault)?;
-    if index * PGSIZE as u64 >= cache.size() {
-        return Err(Errno::Fault); // a whole page past end-of-file
-    }
     if let Some(pa) = cache.lookup_fault(index) {
         return Ok(pa);
     }
     let left_in_vma = ((vma.range().end() - page_va) / PGSIZE) as u64;
-    let mut window = super::advice::readahead_pages(vma.advice, cache, index).min(left_in_vma);
-    if frame::free_count() < super::reclaim::LOW_FREE {
-        window = 1; // memory is low: read only the page needed (readahead never reclaims)
-    }
-    fileio::fill(f, index, window)
+    let window = cache.readahead_window_for(index, vma.advice);
+    fileio::fill(f, index, vmcore::fault_window(window, left_in_vma, super::reclaim::memory_low()))
 }
 
 /// Maps `pa` at the absent page `page` with `flags` (V added), consuming the caller's
@@ -207,8 +222,8 @@ fn install(pt: &mut PageTable, page: VirtAddr, pa: PhysAddr, flags: PteFlags) ->
     Ok(())
 }
 
-/// Maps a new private copy of the page `old` at `page` with `flags` (plus A and D),
-/// replacing whatever was mapped there, and drops the caller's reference to `old`.
+/// Maps a new private copy of the page `old` at `page` with `flags` (V added), replacing
+/// whatever was mapped there, and drops the caller's reference to `old`.
 fn copy_into_new(pt: &mut PageTable, page: VirtAddr, flags: PteFlags, old: PhysAddr) -> Result<(), Errno> {
     let copy = frame::alloc();
     if let Some(c) = copy {
@@ -216,7 +231,7 @@ fn copy_into_new(pt: &mut PageTable, page: VirtAddr, flags: PteFlags, old: PhysA
     }
     frame::free(old);
     let copy = copy.ok_or(Errno::NoMem)?;
-    let new = Pte::new(copy, flags | PteFlags::V | PteFlags::A | PteFlags::D);
+    let new = Pte::new(copy, flags | PteFlags::V);
     let Some(replaced) = pt.update(page, true, |_| new) else {
         frame::free(copy);
         return Err(Errno::NoMem);
@@ -230,17 +245,18 @@ fn copy_into_new(pt: &mut PageTable, page: VirtAddr, flags: PteFlags, old: PhysA
     Ok(())
 }
 
-/// Fault-around: maps the pages of `vma`'s cache that are cached and absent in the aligned
-/// window of `FAULT_AROUND` pages around `page_va`, within the mapping and before
-/// end-of-file, with `flags` plus A.
+/// Fault-around: maps, with `flags` (V added), the pages of `vma`'s object that are cached
+/// and absent in `vmcore::fault_around`'s window around `page_va` (aligned, within the
+/// mapping and before end-of-file).
 fn map_around(pt: &mut PageTable, vma: &Vma<MapObject>, page_va: usize, flags: PteFlags) {
     let Backing::File { file: obj, offset } = &vma.backing else { return };
-    let (vma_start, vma_end) = (vma.range().start(), vma.range().end());
-    let span = FAULT_AROUND * PGSIZE;
-    let lo = (page_va & !(span - 1)).max(vma_start);
-    let hi = ((page_va & !(span - 1)) + span).min(vma_end);
-    let index_of = |va: usize| (offset + (va - vma_start) as u64) / PGSIZE as u64;
-    let first_index = index_of(vma_start);
+    let first_index = offset / PGSIZE as u64; // the offset is page-aligned
+    let cache = obj.cache();
+    let file_pages = cache.map(|c| c.size().div_ceil(PGSIZE as u64));
+    let Some(window) = vmcore::fault_around(page_va, vma.range(), first_index, file_pages) else { return };
+    let vma_start = vma.range().start();
+    let index_of = |va: usize| first_index + ((va - vma_start) / PGSIZE) as u64;
+    let (first, end) = (index_of(window.start()), index_of(window.end()));
     let map_one = |index: u64, pa: PhysAddr| {
         let page = vma_start + ((index - first_index) as usize) * PGSIZE;
         // The window lies in the level-0 table the faulting page was just mapped in.
@@ -250,16 +266,16 @@ fn map_around(pt: &mut PageTable, vma: &Vma<MapObject>, page_va: usize, flags: P
                 return old;
             }
             mapped = true;
-            Pte::new(pa, flags | PteFlags::V | PteFlags::A)
+            Pte::new(pa, flags | PteFlags::V)
         });
         mapped
     };
     match obj {
         MapObject::File(_) => {
-            let Some(cache) = obj.cache() else { return };
-            let end_index = index_of(hi).min(cache.size().div_ceil(PGSIZE as u64));
-            cache.for_each_cached(index_of(lo), end_index, map_one);
+            if let Some(cache) = cache {
+                cache.for_each_cached(first, end, map_one);
+            }
         }
-        MapObject::SharedAnon(anon) => anon.for_each_present(index_of(lo), index_of(hi), map_one),
+        MapObject::SharedAnon(anon) => anon.for_each_present(first, end, map_one),
     }
 }

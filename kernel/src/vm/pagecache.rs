@@ -17,7 +17,7 @@
 //!
 //! The cache mirrors the file's size (set under the inode lock whenever it changes), so a
 //! fault needs no inode lock to tell a page past end-of-file, and it keeps the readahead state
-//! of the accesses to the file.
+//! of the accesses to the file (`vmcore::Readahead`: the window rule lives there).
 
 use super::stats;
 use crate::mm::{frame, PhysAddr, PGSIZE};
@@ -25,27 +25,14 @@ use crate::sync::SpinLock;
 use alloc::collections::btree_map::{BTreeMap, Entry};
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};
+use vmcore::{Advice, Readahead};
 
-/// Largest readahead window, in pages.
-pub const MAX_READAHEAD: u64 = 32;
-
-/// How far (in pages) an access may land past the previous one and still count as
-/// sequential: the fault-around window, since a scan through a mapping faults once per such
-/// window.
-const SEQUENTIAL_SLACK: u64 = 16;
+/// Largest readahead window, in pages (`vmcore`'s).
+pub use vmcore::MAX_READAHEAD;
 
 struct CachedPage {
     pa: PhysAddr,
     dirty: bool,
-}
-
-/// Where the last access to the cache was and how much the last miss read.
-#[derive(Clone, Copy)]
-struct Readahead {
-    /// Page index of the last access (hit or miss); `None` before the first.
-    last: Option<u64>,
-    /// Pages the last miss asked for.
-    window: u64,
 }
 
 /// What the spinlock guards.
@@ -65,10 +52,7 @@ impl PageCache {
     pub const fn new(size: u64) -> PageCache {
         PageCache {
             size: AtomicU64::new(size),
-            pages: SpinLock::new(
-                "pcache",
-                Pages { map: BTreeMap::new(), ra: Readahead { last: None, window: 0 } },
-            ),
+            pages: SpinLock::new("pcache", Pages { map: BTreeMap::new(), ra: Readahead::new() }),
         }
     }
 
@@ -93,7 +77,7 @@ impl PageCache {
     pub fn lookup_fault(&self, index: u64) -> Option<PhysAddr> {
         let mut pages = self.pages.lock();
         let pa = pages.map.get(&index)?.pa;
-        pages.ra.last = Some(index);
+        pages.ra.on_hit(index);
         frame::share(pa);
         Some(pa)
     }
@@ -106,16 +90,16 @@ impl PageCache {
         Some(pa)
     }
 
-    /// How many pages a miss at `index` should read, starting there: 1 for an access that
-    /// does not follow the previous one, doubling (up to `MAX_READAHEAD`) while accesses
-    /// move forward sequentially (each at most `SEQUENTIAL_SLACK` pages past the last).
+    /// How many pages a `read()` missing page `index` should read, starting there
+    /// (`vmcore::Readahead::on_miss`: 1 for an access that does not follow the previous one,
+    /// doubling up to `MAX_READAHEAD` while accesses move forward sequentially).
     pub fn readahead_window(&self, index: u64) -> u64 {
-        let mut pages = self.pages.lock();
-        let ra = &mut pages.ra;
-        let sequential = ra.last.is_some_and(|l| index > l && index - l <= SEQUENTIAL_SLACK);
-        ra.window = if sequential { (ra.window * 2).clamp(2, MAX_READAHEAD) } else { 1 };
-        ra.last = Some(index);
-        ra.window
+        self.readahead_window_for(index, Advice::Normal)
+    }
+
+    /// The same for a fault missing page `index` through a mapping with `advice`.
+    pub fn readahead_window_for(&self, index: u64, advice: Advice) -> u64 {
+        self.pages.lock().ra.on_miss(index, advice)
     }
 
     /// The number of consecutive pages from `first` (before `end`) that are not cached.

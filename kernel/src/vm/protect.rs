@@ -20,7 +20,7 @@
 //! TLB: only the current process's table changes, and it runs on this hart alone (one thread
 //! per process); the TLB is flushed here and again on the way back to user mode.
 
-use super::fault::pte_flags;
+use super::fault::{core_bits, kernel_bits, kind_of};
 use super::fileio;
 use super::space::{AddressSpace, MapObject};
 use super::Vm;
@@ -59,9 +59,7 @@ impl Vm {
         for vma in vmas.iter_overlapping(range) {
             let Some(r) = vma.range().intersection(&range) else { continue };
             let pages = VaRange::new(r.start(), r.end()).expect("mappings lie below MAXVA");
-            pt.update_leaves(pages, |_, pte| {
-                *pte = pte.with_flags(present_flags(vma.prot, vma.share, pte.flags()))
-            });
+            pt.update_leaves(pages, |_, pte| *pte = pte.with_flags(present_flags(vma, pte.flags())));
         }
         flush_tlb();
         Ok(0)
@@ -114,20 +112,10 @@ fn shared_on_readonly_file(vma: &Vma<MapObject>) -> bool {
     }
 }
 
-/// The flags of a page present with `old` after its mapping's protection became `prot`.
-/// The frame, the A and D bits (write-back needs D) and every other bit stay.
-pub(super) fn present_flags(prot: Prot, share: Share, old: PteFlags) -> PteFlags {
-    let kept = old - (PteFlags::R | PteFlags::W | PteFlags::X | PteFlags::U);
-    if prot.is_empty() {
-        // A valid entry with none of R, W, X would be a pointer to a table: R without U is
-        // a leaf no user access passes.
-        return kept | PteFlags::R;
-    }
-    let mut new = pte_flags(prot);
-    // A private page keeps W only if it had it (its own frame); gaining it is the write
-    // fault's decision (copy when the frame is shared).
-    if share == Share::Private && !old.contains(PteFlags::W | PteFlags::U) {
-        new -= PteFlags::W;
-    }
-    kept | new
+/// The flags of a page present with `old` after the protection of its mapping `vma` changed:
+/// `vmcore::protect_flags` (PROT_NONE keeps a leaf with R and without U; a private page
+/// gains W only at its write fault), with the V and G bits as they were.
+pub(super) fn present_flags(vma: &Vma<MapObject>, old: PteFlags) -> PteFlags {
+    let new = vmcore::protect_flags(kind_of(vma), vma.prot, core_bits(old));
+    (old & (PteFlags::V | PteFlags::G)) | kernel_bits(new)
 }

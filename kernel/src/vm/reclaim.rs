@@ -19,7 +19,10 @@
 //! over this time; one found with A still clear was not used since the hand last passed and
 //! goes. A first round spares the pages near the fault (a sequential scan gives up what it
 //! touched longest ago); when a full round took nothing, every A bit is clear and the next
-//! round takes the oldest pages.
+//! round takes the oldest pages. The rules (which pages are eligible, the turns and what
+//! each does with a page, the batch sizes) are `vmcore`'s (`vmcore::CLOCK_PASSES`,
+//! `vmcore::ClockPass::verdict`, tested on the host); this file moves the hand over the page
+//! tables and carries the verdicts out.
 //!
 //! Write-back under pressure must neither wait for a lock the faulting process may hold nor
 //! start a transaction (it may be inside one): a dirty page is written in place when its
@@ -38,9 +41,9 @@
 //! scheduler), and the trampoline flushes the TLB on every return to user mode; an explicit
 //! `sfence.vma` after a sweep makes this independent of that.
 
+use super::fault::{core_bits, kind_of};
 use super::fileio;
-use super::pagecache::PageCache;
-use super::space::{AddressSpace, MapObject};
+use super::space::AddressSpace;
 use crate::fs::evict_unused_pages;
 use crate::fs::file::File;
 use crate::mm::addr::page_round_down;
@@ -50,21 +53,19 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::ops::ControlFlow;
 use core::sync::atomic::{AtomicU64, Ordering};
-use vmspace::{Backing, Share, VirtRange, Vma};
+use vmcore::{ClockPass, Verdict, CLOCK_PASSES, ENOUGH, UNMAP_BATCH};
+use vmspace::{Backing, VirtRange};
 
 /// Page-cache pages evicted by reclaim since boot (`kstat` PAGES_RECLAIMED).
 pub static PAGES_RECLAIMED: AtomicU64 = AtomicU64::new(0);
 /// Dirty page-cache pages reclaim wrote back so they could be freed (`kstat` PAGES_CLEANED).
 pub static PAGES_CLEANED: AtomicU64 = AtomicU64::new(0);
 
-/// Most pages a faulting process unmaps of its own per reclaim.
-const UNMAP_BATCH: usize = 256;
-/// A global eviction that frees fewer pages than this also takes pages from the process.
-const ENOUGH: usize = 32;
-/// The first pass spares pages closer than this (in bytes) to the faulting page.
-const NEAR: usize = 64 * PGSIZE;
-/// Free pages below which a fault reads no ahead (readahead never reclaims).
-pub const LOW_FREE: usize = 64;
+/// Whether free memory is low, so a fault or `MADV_WILLNEED` reads only what it needs
+/// (readahead never reclaims): fewer free frames than `vmcore::LOW_FREE`.
+pub fn memory_low() -> bool {
+    frame::free_count() < vmcore::LOW_FREE
+}
 
 /// Allocates a frame for a kernel path that is not a fault (file reads and writes, eager
 /// sbrk, exec): when memory has run out, the clean file pages nobody maps are evicted from
@@ -116,8 +117,8 @@ fn unmap_elsewhere(dirty: &mut Dirty) -> usize {
 /// unmapped.
 fn unmap_some(space: &mut AddressSpace, fault_page: usize, dirty: &mut Dirty) -> usize {
     let mut n = 0;
-    for near in [NEAR, NEAR, PGSIZE] {
-        n = sweep(space, fault_page, near, dirty);
+    for pass in CLOCK_PASSES {
+        n = sweep(space, fault_page, pass, dirty);
         if n > 0 {
             break;
         }
@@ -175,10 +176,10 @@ impl Dirty {
     }
 }
 
-/// One pass of the clock hand over the mappings from `space.reclaim_cursor` round to it
-/// again, unmapping eligible pages at least `near` bytes from `fault_page` whose accessed bit
-/// is clear (and clearing it on the others).
-fn sweep(space: &mut AddressSpace, fault_page: usize, near: usize, dirty: &mut Dirty) -> usize {
+/// One turn of the clock hand over the mappings from `space.reclaim_cursor` round to it
+/// again, doing with each present file page what `pass` says: unmapping it (its D bit moved
+/// to the cache first), clearing its A bit (a second chance), or leaving it.
+fn sweep(space: &mut AddressSpace, fault_page: usize, pass: ClockPass, dirty: &mut Dirty) -> usize {
     let AddressSpace { pt, vmas, reclaim_cursor, .. } = space;
     let start = *reclaim_cursor;
     let mut n = 0;
@@ -189,6 +190,7 @@ fn sweep(space: &mut AddressSpace, fault_page: usize, near: usize, dirty: &mut D
             // Shared anonymous memory has no backing store: only file pages can go.
             let (Some(cache), Some(file)) = (obj.cache(), obj.file()) else { continue };
             let Some(r) = vma.range().intersection(&part) else { continue };
+            let kind = kind_of(vma);
             let file_pages = cache.size().div_ceil(PGSIZE as u64);
             let pages = VaRange::new(r.start(), r.end()).expect("mappings lie below MAXVA");
             // Indices of the dirty pages unmapped from this mapping.
@@ -200,14 +202,17 @@ fn sweep(space: &mut AddressSpace, fault_page: usize, near: usize, dirty: &mut D
                 if index >= file_pages {
                     return ControlFlow::Break(false); // nothing past end-of-file is mapped
                 }
-                if va.abs_diff(fault_page) < near || !eligible(cache, vma, index, *pte) {
-                    return ControlFlow::Continue(());
+                let flags = core_bits(pte.flags());
+                let cache_page = || cache.holds(index, pte.pa());
+                match pass.verdict(va.abs_diff(fault_page), kind, flags, cache_page) {
+                    Verdict::Skip => return ControlFlow::Continue(()),
+                    Verdict::SecondChance => {
+                        *pte = pte.with_flags(pte.flags() - PteFlags::A);
+                        return ControlFlow::Continue(());
+                    }
+                    Verdict::Take => {}
                 }
-                if near >= NEAR && pte.flags().contains(PteFlags::A) {
-                    *pte = Pte::new(pte.pa(), pte.flags() - PteFlags::A); // a second chance
-                    return ControlFlow::Continue(());
-                }
-                if pte.flags().contains(PteFlags::D) {
+                if vmcore::needs_writeback(kind, flags) {
                     cache.mark_dirty(index);
                     (dirty_lo, dirty_hi) = (dirty_lo.min(index), dirty_hi.max(index + 1));
                 }
@@ -231,17 +236,4 @@ fn sweep(space: &mut AddressSpace, fault_page: usize, near: usize, dirty: &mut D
         }
     }
     n
-}
-
-/// Whether `pte`, mapping page `index` of `vma`'s file, may be unmapped by reclaim: present,
-/// and either in a shared mapping (clean or dirty) or the cached page itself in a private one.
-fn eligible(cache: &PageCache, vma: &Vma<MapObject>, index: u64, pte: Pte) -> bool {
-    let f = pte.flags();
-    if !pte.is_valid() || !f.contains(PteFlags::U) {
-        return false;
-    }
-    match vma.share {
-        Share::Shared => true,
-        Share::Private => !f.intersects(PteFlags::W | PteFlags::D) && cache.holds(index, pte.pa()),
-    }
 }
