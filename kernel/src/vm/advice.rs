@@ -10,13 +10,14 @@
 //! page faulted on and maps no neighbours, `MADV_SEQUENTIAL` always reads ahead the largest
 //! window, `MADV_NORMAL` reads ahead when faults move forward sequentially.
 
+use super::fault::{core_bits, kind_of};
 use super::pagecache::MAX_READAHEAD;
 use super::protect::{check_mapped, reserve_cuts, user_range};
 use super::reclaim::memory_low;
 use super::space::{AddressSpace, MapObject};
 use super::{fileio, Vm};
 use crate::fs::file::File;
-use crate::mm::pagetable::{flush_tlb, Pte, PteFlags, VaRange};
+use crate::mm::pagetable::{flush_tlb, Pte, VaRange};
 use crate::mm::{frame, PGSIZE};
 use abi::Errno;
 use vmspace::{Advice, Backing, Share, VirtRange};
@@ -91,6 +92,7 @@ fn dont_need(space: &mut AddressSpace, range: VirtRange) {
     let AddressSpace { pt, vmas, .. } = space;
     for vma in vmas.iter_overlapping(range) {
         let Some(r) = vma.range().intersection(&range) else { continue };
+        let kind = kind_of(vma);
         let shared_file = match (&vma.backing, vma.share) {
             (Backing::File { file, offset }, Share::Shared) => file.cache().map(|c| (c, *offset)),
             _ => None,
@@ -98,7 +100,8 @@ fn dont_need(space: &mut AddressSpace, range: VirtRange) {
         let pages = VaRange::new(r.start(), r.end()).expect("mappings lie below MAXVA");
         pt.update_leaves(pages, |va, pte| {
             let old = core::mem::replace(pte, Pte::EMPTY);
-            if let Some((cache, offset)) = shared_file.filter(|_| old.flags().contains(PteFlags::D)) {
+            let dirty = vmcore::needs_writeback(kind, core_bits(old.flags()));
+            if let Some((cache, offset)) = shared_file.filter(|_| dirty) {
                 cache.mark_dirty((offset + (va.as_usize() - vma.range().start()) as u64) / PGSIZE as u64);
             }
             frame::free(old.pa());

@@ -109,7 +109,7 @@ pub(super) fn fault_vma(space: &mut AddressSpace, page_va: usize, access: Access
             install(pt, page, pa, kernel_bits(flags))
         }
         Decision::MapCached { flags, fault_around } => {
-            let pa = object_page(obj.ok_or(Errno::Fault)?, vma, index, page_va)?;
+            let pa = object_page(obj.ok_or(Errno::Fault)?, cache, vma, index, page_va)?;
             FILE_FAULTS.fetch_add(1, Ordering::Relaxed);
             stats::SHARED_FAULTS.fetch_add(1, Ordering::Relaxed);
             install(pt, page, pa, kernel_bits(flags))?;
@@ -119,7 +119,7 @@ pub(super) fn fault_vma(space: &mut AddressSpace, page_va: usize, access: Access
             Ok(())
         }
         Decision::CopyCached { flags } => {
-            let pa = object_page(obj.ok_or(Errno::Fault)?, vma, index, page_va)?;
+            let pa = object_page(obj.ok_or(Errno::Fault)?, cache, vma, index, page_va)?;
             FILE_FAULTS.fetch_add(1, Ordering::Relaxed);
             stats::COPY_FAULTS.fetch_add(1, Ordering::Relaxed);
             copy_into_new(pt, page, kernel_bits(flags), pa)
@@ -195,15 +195,21 @@ fn copy_present(
 }
 
 /// The page at `index` of the mapping's object with a reference for the caller: for a file,
-/// from its page cache when it holds it, else read from the file with the readahead window
-/// `vmcore` gives; for shared anonymous memory, its page (zeroed when new). Fails [Fault] for
-/// a page wholly past end-of-file (truncated since the decision).
-fn object_page(obj: &MapObject, vma: &Vma<MapObject>, index: u64, page_va: usize) -> Result<PhysAddr, Errno> {
+/// from its page cache (`cache`) when it holds it, else read from the file with the readahead
+/// window `vmcore` gives; for shared anonymous memory, its page (zeroed when new). Fails
+/// [Fault] for a page wholly past end-of-file (truncated since the decision).
+fn object_page(
+    obj: &MapObject,
+    cache: Option<&PageCache>,
+    vma: &Vma<MapObject>,
+    index: u64,
+    page_va: usize,
+) -> Result<PhysAddr, Errno> {
     let f = match obj {
         MapObject::SharedAnon(anon) => return anon.page(index),
         MapObject::File(f) => f,
     };
-    let cache = obj.cache().ok_or(Errno::Fault)?;
+    let cache = cache.ok_or(Errno::Fault)?;
     if let Some(pa) = cache.lookup_fault(index) {
         return Ok(pa);
     }

@@ -12,7 +12,7 @@ use super::fileio;
 use super::space::{AddressSpace, MapObject, MMAP_BASE};
 use super::{Access, Vm};
 use crate::mm::addr::page_round_up;
-use crate::mm::pagetable::{Pte, PteFlags, VaRange};
+use crate::mm::pagetable::{Pte, VaRange};
 use crate::mm::{frame, PGSIZE};
 use abi::Errno;
 use alloc::sync::Arc;
@@ -176,11 +176,12 @@ fn release(space: &mut AddressSpace, vma: Vma<MapObject>) {
         Backing::File { file, offset } => Some((file, *offset)),
         Backing::Anonymous => None,
     };
+    let kind = super::fault::kind_of(&vma);
     let pages = VaRange::new(range.start(), range.end()).expect("mappings lie below MAXVA");
     space.pt.update_leaves(pages, |va, pte| {
         let old = core::mem::replace(pte, Pte::EMPTY);
         if let Some((o, off)) = obj {
-            if vma.share == Share::Shared && old.flags().contains(PteFlags::D) {
+            if vmcore::needs_writeback(kind, super::fault::core_bits(old.flags())) {
                 if let Some(cache) = o.cache() {
                     cache.mark_dirty((off + (va.as_usize() - range.start()) as u64) / PGSIZE as u64);
                 }
