@@ -25,7 +25,7 @@ pub static CACHE_FILLS: AtomicU64 = AtomicU64::new(0);
 /// Faults on private file mappings, resolved by copying the cached page.
 pub static COPY_FAULTS: AtomicU64 = AtomicU64::new(0);
 /// Stores to a private page shared copy-on-write (after fork) that other processes still
-/// held, resolved by copying the page (`vm::fault::write_fault_on_present`).
+/// held, resolved by copying the page (`vmcore::store_to_present`'s `CopyPresent`).
 pub static COW_FAULTS: AtomicU64 = AtomicU64::new(0);
 /// Faults on shared mappings, resolved by mapping the cached page itself.
 pub static SHARED_FAULTS: AtomicU64 = AtomicU64::new(0);
