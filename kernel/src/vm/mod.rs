@@ -8,6 +8,11 @@
 //! checks it shares with msync and madvise), `msync` (write-back and invalidation of a
 //! range), `advice` (madvise, and the advice's effect on readahead and fault-around).
 //!
+//! The policy is not here: what a fault does, copy-on-write, the PTE bits of a protection,
+//! the readahead and fault-around windows and which pages reclaim takes are the rules of the
+//! host-tested `vmcore` crate (docs/architecture.md lists which file asks for which); these
+//! files carry its decisions out on the page tables, frames and page caches.
+//!
 //! No unsafe code lives here: raw memory is reached through `mm` (page copies in `mm::page`,
 //! page-table entries in `mm::pagetable`).
 #![forbid(unsafe_code)]
