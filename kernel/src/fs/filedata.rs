@@ -286,6 +286,131 @@ impl Inode {
     }
 }
 
+/// The most pages `Inode::write_back_pages` takes at once: their blocks fit in one request
+/// of the disk's largest size (`virtio_blk::MAX_RUN` blocks), and their lookup in one table
+/// on the stack.
+pub const WRITE_BACK_BATCH: usize = virtio_blk::MAX_RUN / BLOCKS_PER_PAGE;
+
+/// One block of a write-back: the disk block, the frame holding it and the block's index in
+/// that page.
+#[derive(Clone, Copy)]
+struct BlockSource {
+    disk: u32,
+    pa: PhysAddr,
+    in_page: usize,
+}
+
+impl Inode {
+    /// Writes the pages `pages` of this regular file (each `(index, frame)`, by increasing
+    /// index, at most `WRITE_BACK_BATCH`) back to the disk, each as `write_back_page` does,
+    /// in one pass: under one hold of the inode lock the blocks of every page are looked up,
+    /// and the pages whose blocks are all allocated are written with one request per run of
+    /// consecutive disk blocks, across pages (a run inside one page is written from the
+    /// frame itself, a longer one through a kernel buffer), all in flight at once and waited
+    /// for together. A page with a hole is then written by `write_back_page`, in a
+    /// transaction of its own. Calls `failed(index)` for every page not written (and returns
+    /// only when every write has completed). The caller holds a reference to each frame, is
+    /// not inside a transaction and does not hold this inode's lock.
+    ///
+    /// # Panics
+    /// If `pages` holds more than `WRITE_BACK_BATCH` pages (a kernel bug).
+    pub fn write_back_pages(&self, pages: &[(u64, PhysAddr)], mut failed: impl FnMut(u64)) {
+        assert!(pages.len() <= WRITE_BACK_BATCH, "write_back_pages: {} pages", pages.len());
+        let mut blocks: Vec<BlockSource> = Vec::new();
+        if blocks.try_reserve_exact(pages.len() * BLOCKS_PER_PAGE).is_err() {
+            // No memory for the plan: one page at a time, as reclaim would.
+            for &(index, pa) in pages {
+                if self.write_back_page(index, pa).is_err() {
+                    failed(index);
+                }
+            }
+            return;
+        }
+        let mut holes = 0u64; // bit k: pages[k] has a hole
+        {
+            let g = self.lock();
+            let mut k = 0;
+            while k < pages.len() {
+                // A group of consecutive pages is looked up in one call.
+                let first = pages[k].0;
+                let mut n = 1;
+                while k + n < pages.len() && pages[k + n].0 == first + n as u64 {
+                    n += 1;
+                }
+                let mut disk = [0u32; WRITE_BACK_BATCH * BLOCKS_PER_PAGE];
+                let disk = &mut disk[..n * BLOCKS_PER_PAGE];
+                let found = g.lookup_blocks(first as usize * BLOCKS_PER_PAGE, disk);
+                for (j, &(index, pa)) in pages[k..k + n].iter().enumerate() {
+                    let live = &disk[j * BLOCKS_PER_PAGE..][..g.live_blocks(index)];
+                    if found.is_err() {
+                        failed(index);
+                    } else if live.contains(&0) {
+                        holes |= 1 << (k + j);
+                    } else {
+                        let sources = live.iter().enumerate();
+                        blocks.extend(sources.map(|(b, &d)| BlockSource { disk: d, pa, in_page: b }));
+                    }
+                }
+                k += n;
+            }
+            virtio_blk::wait_all(start_block_runs(&blocks));
+        }
+        for (k, &(index, pa)) in pages.iter().enumerate() {
+            if holes & (1 << k) != 0 && self.write_back_page(index, pa).is_err() {
+                failed(index);
+            }
+        }
+    }
+}
+
+/// Starts the writes of `blocks` (at most `virtio_blk::MAX_RUN`), one request per run of
+/// consecutive disk blocks: from the frame itself when the run lies in one page, else
+/// through a kernel buffer holding a copy of the run (or, when the heap cannot spare one
+/// without touching the reserve kept for the kernel, one request per page of the run).
+/// Returns the tickets; the caller keeps its frame references until it has waited for them.
+fn start_block_runs(blocks: &[BlockSource]) -> Vec<virtio_blk::Ticket> {
+    let mut tickets = Vec::new();
+    let mut k = 0;
+    while k < blocks.len() {
+        let first = blocks[k];
+        let mut run = 1;
+        while k + run < blocks.len() && blocks[k + run].disk == first.disk + run as u32 {
+            run += 1;
+        }
+        let sources = &blocks[k..k + run];
+        if sources.iter().all(|b| b.pa == first.pa) {
+            tickets.push(virtio_blk::start_write_frame(first.disk, first.pa, first.in_page * BSIZE, run));
+        } else if let Some(buf) = copy_run(sources) {
+            tickets.push(virtio_blk::start_write(first.disk, buf));
+        } else {
+            // Page by page, each piece from its frame.
+            let mut j = 0;
+            while j < run {
+                let piece = sources[j..].iter().take_while(|b| b.pa == sources[j].pa).count();
+                let b = sources[j];
+                tickets.push(virtio_blk::start_write_frame(b.disk, b.pa, b.in_page * BSIZE, piece));
+                j += piece;
+            }
+        }
+        k += run;
+    }
+    tickets
+}
+
+/// A kernel buffer holding the bytes of the blocks `sources`, in order; `None` when the heap
+/// cannot spare it.
+fn copy_run(sources: &[BlockSource]) -> Option<alloc::boxed::Box<[u8]>> {
+    let len = sources.len() * BSIZE;
+    let mut buf: Vec<u8> = Vec::new();
+    if !crate::mm::heap::has_room_for_user(len) || buf.try_reserve_exact(len).is_err() {
+        return None;
+    }
+    for b in sources {
+        page::append_to(b.pa, b.in_page * BSIZE, BSIZE, &mut buf);
+    }
+    Some(buf.into_boxed_slice())
+}
+
 impl Inode {
     /// For memory reclaim, which must not wait for a lock or start a transaction (the
     /// faulting process may hold either): writes page `index` from `pa` back in place if the
