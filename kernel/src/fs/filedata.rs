@@ -33,6 +33,9 @@ use fsformat::BSIZE;
 /// File blocks per page.
 const BLOCKS_PER_PAGE: usize = PGSIZE / BSIZE;
 
+// `read_pages` tracks the blocks of one fill in a `u128`.
+const _: () = assert!(MAX_READAHEAD as usize * BLOCKS_PER_PAGE <= 128);
+
 impl InodeGuard<'_> {
     /// The page at `index` of this regular file, with a frame reference for the caller: from
     /// the cache, or read from the disk together with up to `window - 1` following pages
@@ -56,11 +59,12 @@ impl InodeGuard<'_> {
             return Err(Errno::NoMem);
         }
         // The first page may evict unused cached pages to make room; readahead never does.
+        // The readahead pages are not zeroed: `read_pages` writes every byte of them.
         if let Some(pa) = alloc_frame() {
             frames.push(pa);
         }
         while frames.len() < count {
-            match frame::alloc() {
+            match frame::alloc_for_overwrite() {
                 Some(pa) => frames.push(pa),
                 None => break,
             }
@@ -77,16 +81,23 @@ impl InodeGuard<'_> {
         Ok(cache.insert_run(index, &frames))
     }
 
-    /// Fills the fresh (zeroed) pages `frames[k]` with page `first + k` of the file, whose
-    /// size is `size`; bytes past end-of-file and holes stay zero.
+    /// Fills the fresh pages `frames[k]` (at most `MAX_READAHEAD`; their old bytes may be
+    /// anything) with page `first + k` of the file, whose size is `size`, writing every byte:
+    /// holes and bytes past end-of-file read as zeros.
     fn read_pages(&self, first: u64, frames: &[PhysAddr], size: u64) -> Result<(), Errno> {
         let first_block = first as usize * BLOCKS_PER_PAGE;
         let file_blocks = size.div_ceil(BSIZE as u64) as usize;
         let nblocks = (frames.len() * BLOCKS_PER_PAGE).min(file_blocks - first_block);
+        let mut filled = 0u128; // bit k: block k of the run came from the disk
         self.read_direct(first_block, nblocks, |k, bytes| {
             // Block k of the run lands in page k / 4 at (k % 4) * BSIZE.
             page::write(frames[k / BLOCKS_PER_PAGE], (k % BLOCKS_PER_PAGE) * BSIZE, bytes);
+            filled |= 1 << k;
         })?;
+        for k in (0..frames.len() * BLOCKS_PER_PAGE).filter(|&k| filled & (1 << k) == 0) {
+            // A hole, or a block past end-of-file.
+            page::write(frames[k / BLOCKS_PER_PAGE], (k % BLOCKS_PER_PAGE) * BSIZE, &[0; BSIZE]);
+        }
         // The last block may hold stale bytes past end-of-file: readers must see zeros.
         let tail = size as usize % PGSIZE;
         let last = (size.div_ceil(PGSIZE as u64) - 1).checked_sub(first).map(|i| i as usize);

@@ -52,6 +52,7 @@ static CASES: &[Case] = &[
     case("privatewrite", files::private_write),
     case("sharedrofd", files::shared_on_readonly_fd),
     case("sharedwriteback", files::shared_writeback),
+    case("coldtail", files::cold_tail),
     case("untouchedeof", files::untouched_past_eof),
     case("lazymap", files::lazy),
     case("closeunlink", files::close_unlink),
