@@ -5,7 +5,8 @@
 //!
 //! Reading: a page missing from the cache is read straight from the disk into a fresh frame,
 //! together with the absent pages that follow it up to the caller's window (readahead), one
-//! disk request per run of consecutive disk blocks.
+//! disk request per run of consecutive disk blocks. The readahead frames are not zeroed
+//! first: every byte is written, from the disk or as zeros (holes, past end-of-file).
 //!
 //! Writing is *ordered*, as ext3/ext4's default mode: the bytes go into the cache page, and
 //! the file blocks they touch are written in place, directly from the page, before the
@@ -16,6 +17,9 @@
 //! a file holds, per block, its old or its new bytes, never another file's; a block freed by
 //! a transaction that has not committed is not reused before it does (`balloc`), so new data
 //! never lands in a block that a crash would give back to its old file.
+//!
+//! Write-back of dirty mapped pages goes in batches (`Inode::write_back_pages`): one request
+//! per run of consecutive disk blocks across the batch's pages, all in flight at once.
 //!
 //! Every function here runs with the inode locked (an `InodeGuard`), which serializes fills,
 //! writes and size changes of the file; the cache's own spinlock covers lookups.
