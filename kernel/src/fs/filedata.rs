@@ -5,7 +5,8 @@
 //!
 //! Reading: a page missing from the cache is read straight from the disk into a fresh frame,
 //! together with the absent pages that follow it up to the caller's window (readahead), one
-//! disk request per run of consecutive disk blocks.
+//! disk request per run of consecutive disk blocks. The readahead frames are not zeroed
+//! first: every byte is written, from the disk or as zeros (holes, past end-of-file).
 //!
 //! Writing is *ordered*, as ext3/ext4's default mode: the bytes go into the cache page, and
 //! the file blocks they touch are written in place, directly from the page, before the
@@ -16,6 +17,9 @@
 //! a file holds, per block, its old or its new bytes, never another file's; a block freed by
 //! a transaction that has not committed is not reused before it does (`balloc`), so new data
 //! never lands in a block that a crash would give back to its old file.
+//!
+//! Write-back of dirty mapped pages goes in batches (`Inode::write_back_pages`): one request
+//! per run of consecutive disk blocks across the batch's pages, all in flight at once.
 //!
 //! Every function here runs with the inode locked (an `InodeGuard`), which serializes fills,
 //! writes and size changes of the file; the cache's own spinlock covers lookups.
@@ -32,6 +36,9 @@ use fsformat::BSIZE;
 
 /// File blocks per page.
 const BLOCKS_PER_PAGE: usize = PGSIZE / BSIZE;
+
+// `read_pages` tracks the blocks of one fill in a `u128`.
+const _: () = assert!(MAX_READAHEAD as usize * BLOCKS_PER_PAGE <= 128);
 
 impl InodeGuard<'_> {
     /// The page at `index` of this regular file, with a frame reference for the caller: from
@@ -56,11 +63,12 @@ impl InodeGuard<'_> {
             return Err(Errno::NoMem);
         }
         // The first page may evict unused cached pages to make room; readahead never does.
+        // The readahead pages are not zeroed: `read_pages` writes every byte of them.
         if let Some(pa) = alloc_frame() {
             frames.push(pa);
         }
         while frames.len() < count {
-            match frame::alloc() {
+            match frame::alloc_for_overwrite() {
                 Some(pa) => frames.push(pa),
                 None => break,
             }
@@ -77,16 +85,23 @@ impl InodeGuard<'_> {
         Ok(cache.insert_run(index, &frames))
     }
 
-    /// Fills the fresh (zeroed) pages `frames[k]` with page `first + k` of the file, whose
-    /// size is `size`; bytes past end-of-file and holes stay zero.
+    /// Fills the fresh pages `frames[k]` (at most `MAX_READAHEAD`; their old bytes may be
+    /// anything) with page `first + k` of the file, whose size is `size`, writing every byte:
+    /// holes and bytes past end-of-file read as zeros.
     fn read_pages(&self, first: u64, frames: &[PhysAddr], size: u64) -> Result<(), Errno> {
         let first_block = first as usize * BLOCKS_PER_PAGE;
         let file_blocks = size.div_ceil(BSIZE as u64) as usize;
         let nblocks = (frames.len() * BLOCKS_PER_PAGE).min(file_blocks - first_block);
+        let mut filled = 0u128; // bit k: block k of the run came from the disk
         self.read_direct(first_block, nblocks, |k, bytes| {
             // Block k of the run lands in page k / 4 at (k % 4) * BSIZE.
             page::write(frames[k / BLOCKS_PER_PAGE], (k % BLOCKS_PER_PAGE) * BSIZE, bytes);
+            filled |= 1 << k;
         })?;
+        for k in (0..frames.len() * BLOCKS_PER_PAGE).filter(|&k| filled & (1 << k) == 0) {
+            // A hole, or a block past end-of-file.
+            page::write(frames[k / BLOCKS_PER_PAGE], (k % BLOCKS_PER_PAGE) * BSIZE, &[0; BSIZE]);
+        }
         // The last block may hold stale bytes past end-of-file: readers must see zeros.
         let tail = size as usize % PGSIZE;
         let last = (size.div_ceil(PGSIZE as u64) - 1).checked_sub(first).map(|i| i as usize);
@@ -284,6 +299,131 @@ impl Inode {
         log::end_op();
         r
     }
+}
+
+/// The most pages `Inode::write_back_pages` takes at once: their blocks fit in one request
+/// of the disk's largest size (`virtio_blk::MAX_RUN` blocks), and their lookup in one table
+/// on the stack.
+pub const WRITE_BACK_BATCH: usize = virtio_blk::MAX_RUN / BLOCKS_PER_PAGE;
+
+/// One block of a write-back: the disk block, the frame holding it and the block's index in
+/// that page.
+#[derive(Clone, Copy)]
+struct BlockSource {
+    disk: u32,
+    pa: PhysAddr,
+    in_page: usize,
+}
+
+impl Inode {
+    /// Writes the pages `pages` of this regular file (each `(index, frame)`, by increasing
+    /// index, at most `WRITE_BACK_BATCH`) back to the disk, each as `write_back_page` does,
+    /// in one pass: under one hold of the inode lock the blocks of every page are looked up,
+    /// and the pages whose blocks are all allocated are written with one request per run of
+    /// consecutive disk blocks, across pages (a run inside one page is written from the
+    /// frame itself, a longer one through a kernel buffer), all in flight at once and waited
+    /// for together. A page with a hole is then written by `write_back_page`, in a
+    /// transaction of its own. Calls `failed(index)` for every page not written (and returns
+    /// only when every write has completed). The caller holds a reference to each frame, is
+    /// not inside a transaction and does not hold this inode's lock.
+    ///
+    /// # Panics
+    /// If `pages` holds more than `WRITE_BACK_BATCH` pages (a kernel bug).
+    pub fn write_back_pages(&self, pages: &[(u64, PhysAddr)], mut failed: impl FnMut(u64)) {
+        assert!(pages.len() <= WRITE_BACK_BATCH, "write_back_pages: {} pages", pages.len());
+        let mut blocks: Vec<BlockSource> = Vec::new();
+        if blocks.try_reserve_exact(pages.len() * BLOCKS_PER_PAGE).is_err() {
+            // No memory for the plan: one page at a time, as reclaim would.
+            for &(index, pa) in pages {
+                if self.write_back_page(index, pa).is_err() {
+                    failed(index);
+                }
+            }
+            return;
+        }
+        let mut holes = 0u64; // bit k: pages[k] has a hole
+        {
+            let g = self.lock();
+            let mut k = 0;
+            while k < pages.len() {
+                // A group of consecutive pages is looked up in one call.
+                let first = pages[k].0;
+                let mut n = 1;
+                while k + n < pages.len() && pages[k + n].0 == first + n as u64 {
+                    n += 1;
+                }
+                let mut disk = [0u32; WRITE_BACK_BATCH * BLOCKS_PER_PAGE];
+                let disk = &mut disk[..n * BLOCKS_PER_PAGE];
+                let found = g.lookup_blocks(first as usize * BLOCKS_PER_PAGE, disk);
+                for (j, &(index, pa)) in pages[k..k + n].iter().enumerate() {
+                    let live = &disk[j * BLOCKS_PER_PAGE..][..g.live_blocks(index)];
+                    if found.is_err() {
+                        failed(index);
+                    } else if live.contains(&0) {
+                        holes |= 1 << (k + j);
+                    } else {
+                        let sources = live.iter().enumerate();
+                        blocks.extend(sources.map(|(b, &d)| BlockSource { disk: d, pa, in_page: b }));
+                    }
+                }
+                k += n;
+            }
+            virtio_blk::wait_all(start_block_runs(&blocks));
+        }
+        for (k, &(index, pa)) in pages.iter().enumerate() {
+            if holes & (1 << k) != 0 && self.write_back_page(index, pa).is_err() {
+                failed(index);
+            }
+        }
+    }
+}
+
+/// Starts the writes of `blocks` (at most `virtio_blk::MAX_RUN`), one request per run of
+/// consecutive disk blocks: from the frame itself when the run lies in one page, else
+/// through a kernel buffer holding a copy of the run (or, when the heap cannot spare one
+/// without touching the reserve kept for the kernel, one request per page of the run).
+/// Returns the tickets; the caller keeps its frame references until it has waited for them.
+fn start_block_runs(blocks: &[BlockSource]) -> Vec<virtio_blk::Ticket> {
+    let mut tickets = Vec::new();
+    let mut k = 0;
+    while k < blocks.len() {
+        let first = blocks[k];
+        let mut run = 1;
+        while k + run < blocks.len() && blocks[k + run].disk == first.disk + run as u32 {
+            run += 1;
+        }
+        let sources = &blocks[k..k + run];
+        if sources.iter().all(|b| b.pa == first.pa) {
+            tickets.push(virtio_blk::start_write_frame(first.disk, first.pa, first.in_page * BSIZE, run));
+        } else if let Some(buf) = copy_run(sources) {
+            tickets.push(virtio_blk::start_write(first.disk, buf));
+        } else {
+            // Page by page, each piece from its frame.
+            let mut j = 0;
+            while j < run {
+                let piece = sources[j..].iter().take_while(|b| b.pa == sources[j].pa).count();
+                let b = sources[j];
+                tickets.push(virtio_blk::start_write_frame(b.disk, b.pa, b.in_page * BSIZE, piece));
+                j += piece;
+            }
+        }
+        k += run;
+    }
+    tickets
+}
+
+/// A kernel buffer holding the bytes of the blocks `sources`, in order; `None` when the heap
+/// cannot spare it.
+fn copy_run(sources: &[BlockSource]) -> Option<alloc::boxed::Box<[u8]>> {
+    let len = sources.len() * BSIZE;
+    let mut buf: Vec<u8> = Vec::new();
+    if !crate::mm::heap::has_room_for_user(len) || buf.try_reserve_exact(len).is_err() {
+        return None;
+    }
+    for b in sources {
+        page::append_to(b.pa, b.in_page * BSIZE, BSIZE, &mut buf);
+    }
+    Some(buf.into_boxed_slice())
 }
 
 impl Inode {

@@ -29,6 +29,7 @@ mod namespace;
 mod path;
 pub mod pipe;
 
+pub use filedata::WRITE_BACK_BATCH;
 pub use inode::{evict_unused_pages, Inode, InodeGuard};
 pub use namespace::{create, link, unlink};
 pub use path::namei;

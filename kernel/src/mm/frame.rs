@@ -1,5 +1,6 @@
 //! The page-frame allocator: a free list threaded through the free 4 KiB pages of RAM between
-//! the end of the kernel image (and heap) and the top of RAM. Pages come back zeroed.
+//! the end of the kernel image (and heap) and the top of RAM. Pages come back zeroed (but for
+//! `alloc_for_overwrite`, whose caller writes every byte).
 //!
 //! Every page has a reference count so that one physical page can be mapped in several
 //! address spaces (shared mappings, the page cache): `alloc` returns a page with count 1,
@@ -63,22 +64,37 @@ fn free_raw(pa: usize) {
 
 /// Allocates one zeroed page, or `None` when memory is exhausted.
 pub fn alloc() -> Option<PhysAddr> {
-    let pa = {
-        let mut fl = FREE.lock();
-        let pa = fl.head;
-        if pa == 0 {
-            return None;
-        }
-        // SAFETY: `pa` is the head of the free list, so its first word is the next link.
-        fl.head = unsafe { ptr::read(pa as *const usize) };
-        NFREE.fetch_sub(1, Ordering::Relaxed);
-        pa
-    };
+    let pa = take()?;
     // SAFETY: the page was just taken off the free list, so nothing else references it.
     unsafe { super::page::zero_page(pa) };
+    Some(counted(pa))
+}
+
+/// Allocates one page *not* zeroed (it holds whatever its last user left there), or `None`
+/// when memory is exhausted: only for a caller that overwrites every byte of it before
+/// anyone else can reach it (a page-cache fill from the disk), which spares the zeroing.
+pub fn alloc_for_overwrite() -> Option<PhysAddr> {
+    take().map(counted)
+}
+
+/// Takes the head of the free list.
+fn take() -> Option<usize> {
+    let mut fl = FREE.lock();
+    let pa = fl.head;
+    if pa == 0 {
+        return None;
+    }
+    // SAFETY: `pa` is the head of the free list, so its first word is the next link.
+    fl.head = unsafe { ptr::read(pa as *const usize) };
+    NFREE.fetch_sub(1, Ordering::Relaxed);
+    Some(pa)
+}
+
+/// Gives the page `pa`, just taken off the free list, its first reference.
+fn counted(pa: usize) -> PhysAddr {
     let pa = super::addr::pa(pa);
     ref_of(pa, |r| r.store(1, Ordering::Relaxed));
-    Some(pa)
+    pa
 }
 
 /// Adds a reference to an allocated page. Relaxed suffices, as for `Arc::clone`: the caller

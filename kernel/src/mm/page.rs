@@ -38,6 +38,23 @@ pub fn read(pa: PhysAddr, off: usize, dst: &mut [u8]) {
     unsafe { copy_bytes(dst.as_mut_ptr(), src, dst.len()) };
 }
 
+/// Appends the `len` bytes of frame `pa` from byte `off` to `out`, which must have room for
+/// them without growing (no byte of `out`'s spare room is written twice: a kernel buffer
+/// for the disk need not be zeroed first).
+///
+/// # Panics
+/// If the range leaves the page or `out` lacks the room (a kernel bug).
+pub fn append_to(pa: PhysAddr, off: usize, len: usize, out: &mut alloc::vec::Vec<u8>) {
+    let src = at(pa, off, len);
+    assert!(out.capacity() - out.len() >= len, "page: no room to append");
+    // SAFETY: as in `read`; the destination is `len` bytes of `out`'s spare capacity, which
+    // are initialized by the copy before the length covers them.
+    unsafe {
+        copy_bytes(out.as_mut_ptr().add(out.len()), src, len);
+        out.set_len(out.len() + len);
+    }
+}
+
 /// Copies `len` bytes from `s` to `d`: 8 words per step when both are 8-byte aligned and
 /// the ranges do not overlap (a page copy is the kernel's hottest loop), else `ptr::copy`.
 ///

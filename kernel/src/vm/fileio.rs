@@ -1,5 +1,5 @@
 //! What mappings need from the file system, in one place: the open file behind an fd, whether
-//! it can be mapped, filling a page of its cache from the disk, and writing one page back
+//! it can be mapped, filling a page of its cache from the disk, and writing pages back
 //! (clamped to the file size, never growing it). The page cache itself belongs to the inode
 //! (`fs::Inode::cache`); the file system's `filedata` reads and writes its pages.
 
@@ -39,9 +39,17 @@ pub fn fill(f: &File, index: u64, window: u64) -> Result<PhysAddr, Errno> {
     f.inode().ok_or(Errno::Io)?.lock().page(index, window)
 }
 
-/// Writes page `index` of `f`, held in frame `pa`, back to the file, clamped to its size.
-pub fn write_back(f: &File, index: u64, pa: PhysAddr) -> Result<(), Errno> {
-    f.inode().ok_or(Errno::Io)?.write_back_page(index, pa)
+/// The most pages one `write_back_pages` call takes.
+pub use crate::fs::WRITE_BACK_BATCH;
+
+/// Writes the pages `pages` (`(index, frame)`, by increasing index, at most
+/// `WRITE_BACK_BATCH`) of `f` back to the file, clamped to its size, in one pass (one disk
+/// request per run of consecutive blocks); calls `failed(index)` for each page not written.
+pub fn write_back_pages(f: &File, pages: &[(u64, PhysAddr)], mut failed: impl FnMut(u64)) {
+    match f.inode() {
+        Some(ip) => ip.write_back_pages(pages, failed),
+        None => pages.iter().for_each(|&(index, _)| failed(index)),
+    }
 }
 
 /// Memory reclaim's write-back, which must not wait: writes page `index` of `f` from `pa` in

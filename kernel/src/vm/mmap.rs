@@ -195,20 +195,39 @@ fn release(space: &mut AddressSpace, vma: Vma<MapObject>) {
     }
 }
 
-/// Writes every dirty cached page of `f` with index in [first, end) back to the file, one at
-/// a time, so memory use stays constant however many pages go. A page whose write fails is
-/// marked dirty again. Also `msync` (`vm/msync.rs`).
+/// Writes every dirty cached page of `f` with index in [first, end) back to the file, in
+/// batches of up to `fileio::WRITE_BACK_BATCH` pages (`fileio::write_back_pages`: one disk
+/// request per run of consecutive blocks, across pages, all in flight at once), so memory
+/// use stays bounded however many pages go. A page whose write fails is marked dirty again.
+/// Also `msync` (`vm/msync.rs`).
 pub(super) fn write_back(f: &crate::fs::file::File, first: u64, end: u64) {
     let Some(cache) = f.inode().map(|ip| ip.cache()) else { return };
     let mut next = first;
-    while let Some((index, pa)) = cache.take_dirty(next, end) {
-        match fileio::write_back(f, index, pa) {
-            Ok(()) => {
-                PAGES_WRITTEN_BACK.fetch_add(1, Ordering::Relaxed);
-            }
-            Err(_) => cache.mark_dirty(index),
+    while let Some(head) = cache.take_dirty(next, end) {
+        // The rest of the array is overwritten before it is used.
+        let mut pages = [head; fileio::WRITE_BACK_BATCH];
+        let mut n = 1;
+        next = head.0 + 1;
+        while n < pages.len() {
+            let Some(page) = cache.take_dirty(next, end) else { break };
+            pages[n] = page;
+            next = page.0 + 1;
+            n += 1;
         }
-        frame::free(pa);
-        next = index + 1;
+        let mut written = n as u64;
+        fileio::write_back_pages(f, &pages[..n], |index| {
+            cache.mark_dirty(index);
+            written -= 1;
+        });
+        PAGES_WRITTEN_BACK.fetch_add(written, Ordering::Relaxed);
+        for &(_, pa) in &pages[..n] {
+            frame::free(pa);
+        }
+        if n < pages.len() {
+            // The range held no other dirty page (each look is a walk over the range's
+            // cached pages). One dirtied meanwhile by the unmap of another mapping is
+            // written back by that unmap.
+            return;
+        }
     }
 }

@@ -12,8 +12,8 @@
 //! untimed pass), `write_cached` (`write()` of 4 KiB calls over the whole file, rewriting the
 //! bytes it holds, while the pages are cached: only the calls are timed; it writes to the disk
 //! before returning, so the disk's time is in it). Each read method adds up every 64-bit word
-//! of the file; the sums must agree (also after the rewrite), else the program says so and
-//! exits 1.
+//! of the file, loading each aligned word with one instruction (`sum_words`); the sums must
+//! agree (also after the rewrite), else the program says so and exits 1.
 #![no_std]
 #![no_main]
 #![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
@@ -45,7 +45,22 @@ fn main(args: Args) -> i32 {
 }
 
 /// The wrapping sum of the little-endian 64-bit words of `bytes` (its length a multiple of 8).
+///
+/// The mapping and the read buffer are page-aligned, so the words are loaded whole (one `ld`
+/// and one add each): the rows then measure the kernel, not a byte loop (assembling a word
+/// from eight byte loads costs about 25 instructions, 13,000 per page). A slice that does not
+/// start on an 8-byte boundary falls back to assembling each word from its bytes.
 fn sum_words(bytes: &[u8]) -> u64 {
+    // SAFETY: every bit pattern of 8 bytes is a valid `u64`.
+    let (head, words, tail) = unsafe { bytes.align_to::<u64>() };
+    if !head.is_empty() {
+        return sum_word_bytes(bytes);
+    }
+    words.iter().fold(sum_word_bytes(tail), |s, &w| s.wrapping_add(u64::from_le(w)))
+}
+
+/// `sum_words` a byte at a time, for a slice with no alignment.
+fn sum_word_bytes(bytes: &[u8]) -> u64 {
     bytes
         .chunks_exact(8)
         .fold(0u64, |s, w| s.wrapping_add(u64::from_le_bytes(w.try_into().unwrap_or([0; 8]))))

@@ -2,7 +2,8 @@
 //! that never reach the file, the open-mode rules for shared writable mappings, write-back at
 //! munmap clamped to the file size, untouched pages past end-of-file, laziness (the first
 //! touch sees the file as it is then), mappings that outlive close and unlink, MAP_POPULATE,
-//! and `read`/`write`/`O_TRUNC` agreeing with a shared mapping of the same file.
+//! `read`/`write`/`O_TRUNC` agreeing with a shared mapping of the same file, and zeros past
+//! end-of-file in pages filled from the disk into recycled frames.
 
 use crate::util::{self, check_pattern, check_zero, map, unmap, Ctx, TestResult, PG, RW};
 use ulib::abi::{self, MAP_POPULATE, MAP_PRIVATE, MAP_SHARED, O_RDONLY, O_RDWR, PROT_READ, PROT_WRITE};
@@ -352,4 +353,43 @@ pub fn inode_reuse() -> TestResult {
     unmap(b, 2 * PG)?;
     r?;
     util::remove(B)
+}
+
+/// A file read from the disk into frames that held other data (a page-cache fill does not
+/// zero its readahead frames first, since it writes every byte): a mapping, then `read()`,
+/// each on a cold cache, show the file's bytes and zeros past end-of-file, both in the
+/// partial last block and in the last page's block wholly past it.
+pub fn cold_tail() -> TestResult {
+    const F: &str = "mmcoldtail";
+    const PAGES: usize = 5;
+    const LEN: usize = PAGES * PG - 1500;
+    util::clean(&[F]);
+    util::pattern_file(F, 3, LEN)?;
+    // Nothing holds the file now, so its cache is gone: each look below reads the disk.
+    let reads = util::kstat(abi::kstat::DISK_READS)?;
+    junk_free_frames()?;
+    let fd = util::open(F, O_RDONLY)?;
+    let a = map(0, PAGES * PG, PROT_READ, MAP_SHARED, fd, 0)?;
+    let _ = fs::close(fd);
+    // SAFETY: the mapping covers PAGES readable pages, the last one partly inside the file.
+    let m = unsafe { util::bytes(a, PAGES * PG) };
+    check_pattern("cold mapping of the file", &m[..LEN], 3, 0)?;
+    check_zero("cold mapping past end-of-file", &m[LEN..])?;
+    unmap(a, PAGES * PG)?;
+    junk_free_frames()?;
+    let data = util::read_file(F)?;
+    ensure!(data.len() == LEN, "read() of the file gave {} bytes, expected {}", data.len(), LEN);
+    check_pattern("cold read() of the file", &data, 3, 0)?;
+    let read = util::kstat(abi::kstat::DISK_READS)? - reads;
+    ensure!(read >= 2 * LEN.div_ceil(1024) as u64, "the file came from the cache ({} blocks read)", read);
+    util::remove(F)
+}
+
+/// Leaves 64 pages full of 0xee at the head of the kernel's free list (the next pages it
+/// hands out).
+fn junk_free_frames() -> TestResult {
+    let junk = map(0, 64 * PG, RW, MAP_PRIVATE | abi::MAP_ANONYMOUS, -1, 0)?;
+    // SAFETY: 64 writable pages of the case's own anonymous mapping.
+    unsafe { util::bytes_mut(junk, 64 * PG) }.fill(0xee);
+    unmap(junk, 64 * PG)
 }

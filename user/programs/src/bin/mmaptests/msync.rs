@@ -184,3 +184,43 @@ pub fn bad_args() -> TestResult {
     unmap(a, PG)?;
     unmap(a + 2 * PG, PG)
 }
+
+/// MS_SYNC of a range writes back exactly the range's modified pages (a contiguous run of
+/// more than one kernel batch, and scattered ones), no page outside it; munmap then writes
+/// only those outside; the file read again from the disk, once its cache is dropped, holds
+/// every store.
+pub fn sync_range() -> TestResult {
+    const F: &str = "mmsyncr";
+    const PAGES: usize = 48;
+    let size = PAGES * PG;
+    util::clean(&[F]);
+    util::pattern_file(F, 86, size)?;
+    let fd = util::open(F, O_RDWR)?;
+    let a = map(0, size, RW, MAP_SHARED, fd, 0)?;
+    let _ = fs::close(fd);
+    // Pages 2..38 and 41 inside the range [1, 44); 0, 45 and 47 outside it.
+    let inside: alloc::vec::Vec<usize> = (2..38).chain([41]).collect();
+    let outside = [0usize, 45, 47];
+    let all: alloc::vec::Vec<usize> = inside.iter().chain(&outside).copied().collect();
+    for &p in &all {
+        for off in [5usize, 1024 + 6, 2048 + 7, 3072 + 8].map(|o| p * PG + o) {
+            // SAFETY: a store into our own shared mapping.
+            unsafe { util::store_byte(a + off, crate::writeback::stored_byte(off)) };
+        }
+    }
+    let back0 = util::written_back()?;
+    let disk0 = util::kstat(kstat::DISK_WRITES)?;
+    msync(a + PG, 43 * PG, MS_SYNC)?;
+    let n = util::written_back()? - back0;
+    ensure!(n == inside.len() as u64, "MS_SYNC of {} modified pages wrote back {}", inside.len(), n);
+    let blocks = util::kstat(kstat::DISK_WRITES)? - disk0;
+    ensure!(blocks >= 4 * n, "MS_SYNC wrote {} blocks for {} pages", blocks, n);
+    unmap(a, size)?;
+    let n = util::written_back()? - back0 - inside.len() as u64;
+    ensure!(n == outside.len() as u64, "munmap after MS_SYNC wrote back {} pages, expected 3", n);
+    let reads = util::kstat(kstat::DISK_READS)?;
+    let data = util::read_file(F)?;
+    let read = util::kstat(kstat::DISK_READS)? - reads;
+    ensure!(read >= (size / 1024) as u64, "the file came from the cache ({} blocks read)", read);
+    crate::writeback::check_stores(&data, size, 86, &all)
+}

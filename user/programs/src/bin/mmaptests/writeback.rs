@@ -242,3 +242,61 @@ pub fn store_then_poweroff(name: &str) -> i32 {
     ulib::println!("stored; powering off");
     ulib::process::poweroff(0)
 }
+
+/// Pages in the file of [`batched`]: direct, singly- and doubly-indirect blocks, and more
+/// than one write-back batch of the kernel (32 pages).
+const BATCH_PAGES: usize = 80;
+
+/// Byte offsets stored to in each dirtied page of [`batched`]: one in each of its four disk
+/// blocks.
+const IN_PAGE: [usize; 4] = [5, 1024 + 6, 2048 + 7, 3072 + 8];
+
+/// The byte [`batched`] stores at `off` of the file.
+pub fn stored_byte(off: usize) -> u8 {
+    (off / PG) as u8 ^ 0x5a ^ (off % 7) as u8
+}
+
+/// munmap writes back a run of contiguous dirty pages longer than a batch, crossing the
+/// direct/indirect boundaries, and scattered ones, including a partial last page: after the
+/// file's cache is dropped (no descriptor or mapping holds it), the file read again from the
+/// disk holds every store and nothing else changed, and its size is unchanged.
+pub fn batched() -> TestResult {
+    const F: &str = "mmbatch";
+    let size = BATCH_PAGES * PG - 1000; // the last page has three live blocks
+    util::clean(&[F]);
+    util::pattern_file(F, 85, size)?;
+    let dirty: alloc::vec::Vec<usize> = (0..40).chain([45, 50, 51, 63, 70, BATCH_PAGES - 1]).collect();
+    let fd = util::open(F, O_RDWR)?;
+    let a = map(0, BATCH_PAGES * PG, RW, MAP_SHARED, fd, 0)?;
+    let _ = fs::close(fd);
+    let live = |off: usize| off < size;
+    for &p in &dirty {
+        for off in IN_PAGE.iter().map(|&o| p * PG + o).filter(|&o| live(o)) {
+            // SAFETY: a store into the case's own shared mapping, inside the file.
+            unsafe { util::store_byte(a + off, stored_byte(off)) };
+        }
+    }
+    let before = util::written_back()?;
+    unmap(a, BATCH_PAGES * PG)?;
+    let n = util::written_back()? - before;
+    ensure!(n == dirty.len() as u64, "{} pages dirtied, munmap wrote back {}", dirty.len(), n);
+    // Nothing holds the file now: its cache is gone, and this reads the disk.
+    let reads = util::kstat(ulib::abi::kstat::DISK_READS)?;
+    let data = util::read_file(F)?;
+    let read = util::kstat(ulib::abi::kstat::DISK_READS)? - reads;
+    ensure!(read >= size.div_ceil(1024) as u64, "the file came from the cache ({} blocks read)", read);
+    check_stores(&data, size, 85, &dirty)?;
+    util::remove(F)
+}
+
+/// Checks that `data` (a file of `size` bytes of pattern `seed`) holds the stores of
+/// [`batched`] in the pages `dirty` and the pattern everywhere else.
+pub fn check_stores(data: &[u8], size: usize, seed: usize, dirty: &[usize]) -> TestResult {
+    ensure!(data.len() == size, "the file's size changed from {} to {}", size, data.len());
+    let stored = |off: usize| dirty.contains(&(off / PG)) && IN_PAGE.contains(&(off % PG));
+    for (off, &b) in data.iter().enumerate() {
+        let want = if stored(off) { stored_byte(off) } else { util::pattern(seed, off) };
+        ensure!(b == want, "file byte {} (page {}) is {:#x}, expected {:#x}", off, off / PG, b, want);
+    }
+    Ok(())
+}
