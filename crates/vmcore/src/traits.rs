@@ -95,10 +95,11 @@ pub trait FileBackend<Fr> {
     fn write_page(&self, index: u64, frame: Fr) -> Result<(), Io>;
 }
 
-/// How the executor reaches the page cache of an object that may be shared with other harts:
-/// the kernel implements it on its spinlock (`vm/pagecache.rs`), the tests on a `RefCell`
-/// (`mock::MockCache`). Beside the cache sits the object's size, mirrored outside the lock
-/// because faults read it on every access.
+/// How the executor reaches the page cache of an object that may be shared with other harts,
+/// and the object's size, mirrored outside the lock because faults read it on every access.
+/// The tests implement it on a `RefCell` (`mock::MockCache`); the kernel's `vm/pagecache.rs`
+/// has the same shape (a spinlock around a [`PageCache`], an atomic size beside it) without
+/// the trait, since the kernel does not run this crate's executor.
 ///
 /// The executor never nests calls and never does I/O or waits inside `f`, so a spinlock is
 /// enough; `f` may call the frame allocator and the faulting process's page table (lock
