@@ -159,6 +159,21 @@ mod tests {
     }
 
     #[test]
+    fn unmap_reports_no_store_to_a_frame_the_cache_does_not_hold() {
+        let frames = MockFrames::new();
+        let cache = MockCache::file(16 * PAGE_SIZE as u64);
+        let [cached, stale] = [frames.alloc().unwrap(), frames.alloc().unwrap()];
+        frames.free(cache.with(|c| c.insert_run(&*frames, 2, &[cached])));
+        let v = vma(VmaKind::SharedFile);
+        let mut pt = MockPageTable::new();
+        pt.map(v.va_of(2), stale, URW | PteFlags::D).unwrap();
+        assert!(unmap_page(&*frames, &mut pt, &v, Some(&cache), v.va_of(2)));
+        assert_eq!(cache.with(|c| (c.state(2), c.dirty())), (Some(PageState::Clean), 0));
+        cache.with(|c| c.drop_all(&*frames));
+        assert_eq!(frames.live(), 0);
+    }
+
+    #[test]
     fn write_back_writes_dirty_pages_and_keeps_failures_dirty() {
         let frames = MockFrames::new();
         let file = VecFile::new(&frames, vec![0; 3 * PAGE_SIZE + 10]);
