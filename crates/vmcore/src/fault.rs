@@ -12,6 +12,7 @@ use alloc::vec::Vec;
 
 use vmspace::{page_round_down, Advice, Prot, VirtRange};
 
+use crate::cache::pages_of;
 use crate::decide::{decide, Decision, FrameState, KillReason, Site, VmaKind};
 use crate::flags::{Access, PteFlags};
 use crate::readahead::fault_window;
@@ -118,7 +119,7 @@ where
     assert!(object.is_none_or(|o| o.file.is_some() == vma.kind.is_file()), "file for {:?}", vma.kind);
     let page = page_round_down(va);
     let index = vma.index_of(page);
-    let file_pages = object.and_then(|o| o.cache.with(|c| c.file_pages()));
+    let file_pages = object.and_then(|o| o.cache.size()).map(pages_of);
     let present = pt.lookup(page);
     let frame = || {
         let m = present.expect("asked about a present page");
@@ -223,11 +224,10 @@ where
     let left_in_vma = vma.index_of(vma.range.end() - PAGE_SIZE) + 1 - index;
     let low = frames.is_low();
     let probe = obj.cache.with(|c| {
-        if let Some(f) = c.lookup(frames, index) {
-            c.readahead().on_hit(index);
+        if let Some(f) = c.lookup_access(frames, index) {
             return Ok(Probe::Hit(f));
         }
-        let Some(end) = c.file_pages() else { return Ok(Probe::Miss(1)) };
+        let Some(end) = obj.cache.size().map(pages_of) else { return Ok(Probe::Miss(1)) };
         if index >= end {
             return Err(FaultError::Kill(KillReason::PastEof)); // truncated since `decide`
         }
@@ -241,11 +241,7 @@ where
     let Some(file) = obj.file else {
         let f = frames.alloc().ok_or(FaultError::NoMem)?;
         frames.zero(f);
-        let got = obj.cache.with(|c| {
-            c.insert_run(frames, index, &[f]);
-            c.lookup(frames, index)
-        });
-        return Ok((got.expect("anonymous caches keep every page"), 0));
+        return Ok((obj.cache.with(|c| c.insert_run(frames, index, &[f])), 0));
     };
     let new: Vec<F::Frame> = (0..window).map_while(|_| frames.alloc()).collect();
     if new.is_empty() {
@@ -255,12 +251,9 @@ where
         new.iter().for_each(|&f| frames.free(f));
         return Err(FaultError::Io);
     }
-    let got = obj.cache.with(|c| {
-        c.insert_run(frames, index, &new);
-        c.lookup(frames, index)
-    });
-    let f = got.ok_or(FaultError::Kill(KillReason::PastEof))?;
-    Ok((f, new.len() as u64))
+    // No truncation ran since the size was checked: the kernel fills and truncates a file
+    // under its inode lock, and this executor runs alone.
+    Ok((obj.cache.with(|c| c.insert_run(frames, index, &new)), new.len() as u64))
 }
 
 /// What a look into the cache found: the page (with a reference), or how many pages to read.
@@ -284,24 +277,20 @@ where
     P: PageTable<F::Frame>,
     C: CacheLock<F::Frame>,
 {
+    let file_pages = obj.cache.size().map(pages_of);
+    let Some(w) = fault_around(page, vma.range, vma.first_index, file_pages) else { return 0 };
+    let (first, end) = (vma.index_of(w.start()), vma.index_of(w.end() - PAGE_SIZE) + 1);
+    let mut n = 0;
     obj.cache.with(|c| {
-        let Some(w) = fault_around(page, vma.range, vma.first_index, c.file_pages()) else { return 0 };
-        let (first, end) = (vma.index_of(w.start()), vma.index_of(w.end() - PAGE_SIZE) + 1);
-        let mut n = 0;
-        for (index, f) in c.cached(first, end) {
+        // A page the page table cannot take (no memory for a table) is simply not mapped.
+        c.share_cached(frames, first, end, |index, f| {
             let va = vma.va_of(index);
-            if pt.lookup(va).is_some() {
-                continue;
-            }
-            frames.share(f);
-            if pt.map(va, f, flags).is_err() {
-                frames.free(f);
-                break;
-            }
-            n += 1;
-        }
-        n
-    })
+            let mapped = pt.lookup(va).is_none() && pt.map(va, f, flags).is_ok();
+            n += usize::from(mapped);
+            mapped
+        })
+    });
+    n
 }
 
 #[cfg(test)]

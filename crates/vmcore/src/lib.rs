@@ -11,7 +11,8 @@
 //!
 //! - [`PteFlags`], [`Access`]: PTE permission bits, `From<Prot>` (the only such conversion).
 //! - [`Frames`], [`PageTable`], [`FileBackend`], [`CacheLock`]: the boundaries.
-//! - [`PageCache`], [`PageState`]: one object's cached pages and their state machine.
+//! - [`PageCache`], [`PageState`], [`pages_of`]: one object's cached pages and their
+//!   Clean / Dirty machine (write-back, eviction, truncation in two steps).
 //! - [`Readahead`], [`Advice`], [`fault_window`]: the readahead window and `madvise` advice.
 //! - [`fault_around`], [`fault_around_on`]: the aligned window of neighbours a read fault maps.
 //! - [`decide`], [`store_to_present`], [`Decision`]: the fault rule, copy-on-write included;
@@ -22,12 +23,14 @@
 //!
 //! The kernel uses the rules directly: `kernel/src/vm/fault.rs` asks [`decide`] (the heap
 //! asks [`store_to_present`]) and carries the decision out on its own page tables, frames
-//! and page caches; `vm/pagecache.rs` keeps a [`Readahead`]; `vm/reclaim.rs` asks
-//! [`ClockPass::verdict`] for each page its clock passes; `vm/protect.rs` and exec take PTE
-//! bits from [`PteFlags::from`] and [`protect_flags`]. [`resolve`], [`PageCache`],
-//! [`unmap_page`] and [`write_back`] are the same mechanism over the traits: the host
-//! executor that the model tests drive the rules through (and the shape a kernel page cache
-//! over [`PageCache`] would take); the kernel does not call them.
+//! and page caches; `vm/pagecache.rs` *is* a [`PageCache`] behind a spinlock, run on the
+//! kernel's frame allocator as [`Frames`] (every page-state transition, from fill to
+//! eviction and truncation, and the readahead state, are this crate's code); `vm/reclaim.rs`
+//! asks [`ClockPass::verdict`] for each page its clock passes; `vm/protect.rs` and exec take
+//! PTE bits from [`PteFlags::from`] and [`protect_flags`]. [`resolve`], [`unmap_page`],
+//! [`write_back`] and [`CacheLock`] are the same mechanism over the traits, kept for the host:
+//! the executor that the model tests drive the rules through end to end (the kernel's
+//! `vm/fault.rs`, `vm/mmap.rs` and `vm/reclaim.rs` do the same steps on its own types).
 #![no_std]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]

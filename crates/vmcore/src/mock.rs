@@ -1,5 +1,6 @@
-//! Test doubles for the three traits: a frame allocator over a `Vec` of pages with reference
-//! counts, a page table that is a `BTreeMap`, and a file that is a `Vec<u8>`.
+//! Test doubles for the traits: a frame allocator over a `Vec` of pages with reference
+//! counts, a page table that is a `BTreeMap`, a file that is a `Vec<u8>`, and a page cache in
+//! a `RefCell` with its size beside it (the kernel's spinlock and atomic, single-threaded).
 //!
 //! The mocks are strict where the kernel would corrupt memory: a reference to a free frame
 //! (double free, share or copy of a recycled frame) panics at once, and `live()` counts the
@@ -11,8 +12,9 @@ use alloc::vec;
 use alloc::vec::Vec;
 use core::cell::{Cell, RefCell};
 
+use crate::cache::PageCache;
 use crate::flags::PteFlags;
-use crate::traits::{FileBackend, Frames, Io, Mapping, NoMem, PageTable};
+use crate::traits::{CacheLock, FileBackend, Frames, Io, Mapping, NoMem, PageTable};
 use crate::PAGE_SIZE;
 
 /// A frame of [`MockFrames`]: an index into its slots.
@@ -243,6 +245,49 @@ impl FileBackend<MockFrame> for VecFile {
         let bytes = self.frames.bytes(frame);
         data[start..end].copy_from_slice(&bytes[..end - start]);
         Ok(())
+    }
+}
+
+/// A page cache as the kernel keeps one (`vm/pagecache.rs`): the cache behind a lock (here a
+/// `RefCell`) and the file's size mirrored beside it.
+pub struct MockCache {
+    /// The cache.
+    pub pages: RefCell<PageCache<MockFrame>>,
+    size: Cell<Option<u64>>,
+}
+
+impl MockCache {
+    /// An empty cache of a file of `size` bytes.
+    pub fn file(size: u64) -> MockCache {
+        MockCache { pages: RefCell::new(PageCache::new()), size: Cell::new(Some(size)) }
+    }
+
+    /// An empty cache of shared anonymous memory.
+    pub fn anonymous() -> MockCache {
+        MockCache { pages: RefCell::new(PageCache::new()), size: Cell::new(None) }
+    }
+
+    /// Step 1 of a truncation to `size` bytes, as the kernel does it: the mirror, then the
+    /// cache.
+    pub fn truncate(&self, frames: &MockFrames, size: u64) {
+        self.size.set(Some(size));
+        self.pages.borrow_mut().truncate(frames, size);
+    }
+
+    /// Step 3 of a truncation.
+    pub fn drop_past_end(&self, frames: &MockFrames) {
+        let size = self.size.get().expect("a file's cache");
+        self.pages.borrow_mut().drop_past_end(frames, size);
+    }
+}
+
+impl CacheLock<MockFrame> for MockCache {
+    fn with<R>(&self, f: impl FnOnce(&mut PageCache<MockFrame>) -> R) -> R {
+        f(&mut self.pages.borrow_mut())
+    }
+
+    fn size(&self) -> Option<u64> {
+        self.size.get()
     }
 }
 

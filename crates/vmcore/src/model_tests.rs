@@ -1,7 +1,8 @@
 //! Property tests of the whole memory system on the mocks: random sequences of loads, stores
 //! and instruction fetches in two processes with one mapping of each kind, interleaved with
-//! fork, munmap, mprotect, truncation, reclaim, write-back and memory limits, all checked
-//! against a byte-level model of what every page must contain.
+//! fork, munmap, mprotect, truncation (in the kernel's three steps), reclaim, write-back
+//! (also racing a store that re-dirties the page), `MS_INVALIDATE` eviction and memory
+//! limits, all checked against a byte-level model of what every page must contain.
 //!
 //! The model is obviously right: private anonymous pages are zero until this process stores;
 //! shared anonymous pages and shared file pages are one array each that every store changes;
@@ -15,19 +16,18 @@ use alloc::collections::BTreeMap;
 use alloc::rc::Rc;
 use alloc::vec;
 use alloc::vec::Vec;
-use core::cell::RefCell;
 
 use proptest::prelude::*;
 use vmspace::{page_round_down, Advice, Prot, VirtRange};
 
-use crate::cache::{pages_of, PageCache};
+use crate::cache::{pages_of, PageState};
 use crate::decide::{KillReason, VmaKind};
 use crate::fault::{resolve, FaultError, FaultVma, Object};
 use crate::flags::{Access, PteFlags};
-use crate::mock::{MockFrame, MockFrames, MockPageTable, VecFile};
+use crate::mock::{MockCache, MockFrame, MockFrames, MockPageTable, VecFile};
 use crate::reclaim::{ClockPass, Verdict, CLOCK_PASSES};
 use crate::release::{fork_flags, protect_flags, unmap_page, write_back};
-use crate::traits::{CacheLock, Frames, PageTable};
+use crate::traits::{CacheLock, FileBackend, Frames, PageTable};
 use crate::PAGE_SIZE;
 
 const P: usize = PAGE_SIZE;
@@ -68,6 +68,12 @@ enum Op {
     /// Process, faulting page, batch.
     Reclaim(usize, usize, usize),
     WriteBack,
+    /// A write-back of the first dirty page that fails or not, during which process `p`
+    /// stores (offset, value) to it through its shared mapping and unmaps it (the D bit
+    /// reaches the cache after the write copied the page).
+    WriteBackRace(usize, usize, u8, bool),
+    /// `msync(MS_INVALIDATE)`'s eviction: first page, pages.
+    Invalidate(u64, u64),
     /// Live-frame limit (`None`: no limit).
     Limit(Option<usize>),
 }
@@ -84,6 +90,8 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (0..1000u32).prop_map(Op::Truncate),
         3 => (0..2usize, 0..40usize, 1..40usize).prop_map(|(p, f, b)| Op::Reclaim(p, f, b)),
         2 => Just(Op::WriteBack),
+        2 => (0..2usize, 0..P, any::<u8>(), any::<bool>()).prop_map(|(p, o, v, f)| Op::WriteBackRace(p, o, v, f)),
+        1 => (0..48u64, 1..48u64).prop_map(|(f, n)| Op::Invalidate(f, n)),
         2 => proptest::option::of(30..160usize).prop_map(Op::Limit),
     ]
 }
@@ -168,8 +176,8 @@ struct System {
     /// Each process's clock hand: where its next reclaim turn starts.
     hands: [usize; 2],
     file: VecFile,
-    cache: RefCell<PageCache<MockFrame>>,
-    anon: RefCell<PageCache<MockFrame>>,
+    cache: MockCache,
+    anon: MockCache,
 }
 
 fn fault_vma(proc: &ProcModel, v: usize) -> FaultVma {
@@ -183,7 +191,7 @@ fn slot_of(va: usize) -> usize {
     LAYOUT.iter().position(|&(_, s, n, _)| s <= va && va < s + n * P).expect("va in a mapping")
 }
 
-type Cache = RefCell<PageCache<MockFrame>>;
+type Cache = MockCache;
 
 /// The cache behind mapping slot `v`, if it has an object.
 fn cache_of<'a>(cache: &'a Cache, anon: &'a Cache, v: usize) -> Option<&'a Cache> {
@@ -219,7 +227,7 @@ impl System {
 
     /// Reclaim as the kernel does it (`kernel/src/vm/reclaim.rs`): the turns of the clock
     /// until one takes a page, then the dirty pages nobody maps are written back and the
-    /// caches drop what no one maps.
+    /// file's cache drops what no one maps.
     fn reclaim(&mut self, model: &Model, p: usize, fault_va: usize, batch: usize) -> usize {
         let fault = page_round_down(fault_va);
         let mut taken = 0;
@@ -229,9 +237,14 @@ impl System {
                 break;
             }
         }
-        let done = write_back(&*self.frames, &self.cache, &self.file, 0, u64::MAX);
-        assert_eq!(done.failed, 0);
-        taken + self.cache.borrow_mut().evict_unused(&*self.frames)
+        let mut next = 0;
+        while let Some((index, f)) = self.cache.with(|c| c.take_dirty_unused(&*self.frames, next, u64::MAX)) {
+            assert_eq!(self.frames.refcount(f), 2, "the cache's and the writer's");
+            self.file.write_page(index, f).expect("writes fail only when asked");
+            self.frames.free(f);
+            next = index + 1;
+        }
+        taken + self.cache.with(|c| c.evict_unused(&*self.frames))
     }
 
     /// One turn of process `p`'s clock hand, from the hand round to it again: unmaps the
@@ -283,7 +296,7 @@ impl System {
             }
         }
         for cache in [&self.cache, &self.anon] {
-            let c = cache.borrow();
+            let c = cache.pages.borrow();
             c.check_invariants();
             for (_, f) in c.cached(0, u64::MAX) {
                 *held.entry(f).or_default() += 1;
@@ -352,6 +365,82 @@ fn access(
     Ok(())
 }
 
+/// Truncation to `new` bytes in the kernel's three steps (`kernel/src/vm/truncate.rs`): the
+/// file and its cache's size, then every mapping loses its pages wholly past the end (D bits
+/// ignored: nothing there is the file's any more), then the cache drops them.
+fn truncate(sys: &mut System, model: &mut Model, new: usize) -> Result<(), TestCaseError> {
+    let keep = pages_of(new as u64);
+    sys.file.data.borrow_mut().truncate(new);
+    sys.cache.truncate(&sys.frames, new as u64);
+    {
+        let c = sys.cache.pages.borrow();
+        for (index, f) in c.cached(keep, u64::MAX) {
+            prop_assert!(sys.frames.refcount(f) > 1, "an unused page {} past the end stayed", index);
+            prop_assert_eq!(c.state(index), Some(PageState::Clean));
+            prop_assert!(
+                sys.frames.bytes(f).iter().all(|&b| b == 0),
+                "page {} past the end not zeroed",
+                index
+            );
+        }
+        if !new.is_multiple_of(P) {
+            if let Some((_, f)) = c.cached(keep - 1, keep).next() {
+                prop_assert!(sys.frames.bytes(f)[new % P..].iter().all(|&b| b == 0), "tail not zeroed");
+            }
+        }
+    }
+    for p in 0..2 {
+        for v in [2, 3] {
+            let (_, start, pages, first) = LAYOUT[v];
+            for page in (keep as usize).saturating_sub(first as usize).min(pages)..pages {
+                if let Some(m) = sys.pts[p].unmap(start + page * P) {
+                    sys.frames.free(m.frame);
+                }
+                model.procs[p].private[v].remove(&page);
+            }
+        }
+    }
+    sys.cache.drop_past_end(&sys.frames);
+    prop_assert!(sys.cache.with(|c| c.cached(keep, u64::MAX).next().is_none()), "pages past the end");
+    Ok(())
+}
+
+/// A write-back of the first dirty page of the file, during which process `p` stores `val` at
+/// `off` in that page through its shared mapping and unmaps it, after the write copied the
+/// page (which a failed write then reports dirty again too). The store must survive: the
+/// page is dirty again, and the teardown's write-back puts it in the file.
+fn write_back_race(
+    sys: &mut System,
+    model: &mut Model,
+    p: usize,
+    off: usize,
+    val: u8,
+    fail: bool,
+) -> Result<(), TestCaseError> {
+    let Some((index, f)) = sys.cache.with(|c| c.take_dirty(&*sys.frames, 0, u64::MAX)) else { return Ok(()) };
+    prop_assert_eq!(sys.cache.with(|c| c.state(index)), Some(PageState::Clean));
+    sys.file.fail_writes.set(fail);
+    let ok = sys.file.write_page(index, f).is_ok();
+    sys.file.fail_writes.set(false);
+    let (_, start, pages, first) = LAYOUT[3];
+    let mut reported = false;
+    if let Some(page) = index.checked_sub(first).map(|k| k as usize).filter(|&k| k < pages) {
+        access(sys, model, (p, 3, page, Access::Write, off, val))?;
+        let dirty = sys.pts[p].lookup(start + page * P).is_some_and(|m| m.flags.contains(PteFlags::D));
+        sys.unmap(model, p, start + page * P);
+        model.procs[p].private[3].remove(&page);
+        reported = dirty && sys.cache.with(|c| c.holds(index, f));
+    }
+    if !ok {
+        sys.cache.with(|c| c.mark_dirty(index));
+    }
+    sys.frames.free(f);
+    if reported || !ok {
+        prop_assert_eq!(sys.cache.with(|c| c.state(index)), Some(PageState::Dirty), "the store is not lost");
+    }
+    Ok(())
+}
+
 fn run(initial_size: usize, prots: [[u8; 4]; 2], ops: Vec<Op>) -> Result<(), TestCaseError> {
     let frames = MockFrames::new();
     let data: Vec<u8> = (0..initial_size).map(|i| (i * 7 + i / P) as u8 | 1).collect();
@@ -365,8 +454,8 @@ fn run(initial_size: usize, prots: [[u8; 4]; 2], ops: Vec<Op>) -> Result<(), Tes
     });
     let mut model = Model { file: model_file, size: initial_size, shared_anon: BTreeMap::new(), procs };
     let mut sys = System {
-        cache: RefCell::new(PageCache::file(initial_size as u64)),
-        anon: RefCell::new(PageCache::anonymous()),
+        cache: MockCache::file(initial_size as u64),
+        anon: MockCache::anonymous(),
         frames,
         pts: [MockPageTable::new(), MockPageTable::new()],
         hands: [0; 2],
@@ -410,18 +499,7 @@ fn run(initial_size: usize, prots: [[u8; 4]; 2], ops: Vec<Op>) -> Result<(), Tes
             Op::Truncate(per_mille) => {
                 let new = model.size * per_mille as usize / 1000;
                 let keep = pages_of(new as u64) as usize;
-                // As Linux's truncate does, pages wholly past the new end leave every mapping.
-                for p in 0..2 {
-                    for v in [2, 3] {
-                        let (_, start, pages, first) = LAYOUT[v];
-                        for page in keep.saturating_sub(first as usize).min(pages)..pages {
-                            sys.unmap(&model, p, start + page * P);
-                            model.procs[p].private[v].remove(&page);
-                        }
-                    }
-                }
-                sys.cache.borrow_mut().truncate(&*sys.frames, new as u64);
-                sys.file.data.borrow_mut().truncate(new);
+                truncate(&mut sys, &mut model, new)?;
                 model.size = new;
                 model.file.truncate(keep * P);
                 model.file[new..].fill(0);
@@ -432,6 +510,16 @@ fn run(initial_size: usize, prots: [[u8; 4]; 2], ops: Vec<Op>) -> Result<(), Tes
             Op::WriteBack => {
                 let done = write_back(&*sys.frames, &sys.cache, &sys.file, 0, u64::MAX);
                 prop_assert_eq!(done.failed, 0);
+            }
+            Op::WriteBackRace(p, off, val, fail) => write_back_race(&mut sys, &mut model, p, off, val, fail)?,
+            Op::Invalidate(first, n) => {
+                let mut next = first;
+                while let Some(index) =
+                    sys.cache.with(|c| c.evict_first_unused(&*sys.frames, next, first + n))
+                {
+                    prop_assert!(index >= next && index < first + n);
+                    next = index + 1;
+                }
             }
             Op::Limit(limit) => sys.frames.set_limit(limit),
         }
@@ -457,12 +545,27 @@ fn run(initial_size: usize, prots: [[u8; 4]; 2], ops: Vec<Op>) -> Result<(), Tes
         vas.into_iter().for_each(|va| sys.unmap(&model, p, va));
     }
     write_back(&*sys.frames, &sys.cache, &sys.file, 0, u64::MAX);
-    prop_assert_eq!(sys.cache.borrow().dirty(), 0);
+    prop_assert_eq!(sys.cache.with(|c| c.dirty()), 0);
     prop_assert!(*sys.file.data.borrow() == model.file[..model.size], "file contents after write-back");
-    sys.cache.borrow_mut().drop_all(&*sys.frames);
-    sys.anon.borrow_mut().drop_all(&*sys.frames);
+    sys.cache.with(|c| c.drop_all(&*sys.frames));
+    sys.anon.with(|c| c.drop_all(&*sys.frames));
     prop_assert_eq!(sys.frames.live(), 0, "frames leaked after teardown");
     Ok(())
+}
+
+/// Operations around truncation: stores through the shared file mapping, unmaps that hand
+/// their D bits to the cache, write-backs (racing or not), and truncations that mostly cut
+/// a little, so the new end often falls inside a page holding stores not yet written.
+fn truncating_op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        8 => (0..2usize, 0..40usize, 0..P, any::<u8>())
+            .prop_map(|(p, page, off, val)| Op::Access(p, 3, page, Access::Write, off, val)),
+        3 => (0..2usize, 0..40usize, 1..12usize).prop_map(|(p, a, n)| Op::Unmap(p, 3, a, n)),
+        3 => (900..1000u32).prop_map(Op::Truncate),
+        1 => Just(Op::WriteBack),
+        1 => (0..2usize, 0..P, any::<u8>(), any::<bool>()).prop_map(|(p, o, v, f)| Op::WriteBackRace(p, o, v, f)),
+        1 => Just(Op::Fork),
+    ]
 }
 
 proptest! {
@@ -486,5 +589,13 @@ proptest! {
         let mut all = vec![Op::Limit(Some(40))];
         all.extend(ops);
         run(size, [[1; 4]; 2], all)?;
+    }
+
+    #[test]
+    fn truncations_keep_the_stores_before_the_new_end(
+        size in (FILE_PAGES - 4) * P..FILE_PAGES * P,
+        ops in proptest::collection::vec(truncating_op(), 1..100),
+    ) {
+        run(size, [[1; 4]; 2], ops)?;
     }
 }

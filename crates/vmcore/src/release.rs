@@ -27,7 +27,9 @@ where
     let Some(m) = pt.unmap(va) else { return false };
     if needs_writeback(vma.kind, m.flags) {
         if let Some(c) = cache {
-            c.with(|c| c.mark_dirty(vma.index_of(va), m.frame));
+            let index = vma.index_of(va);
+            // A page truncated away meanwhile is no longer the file's: its stores are not.
+            c.with(|c| c.holds(index, m.frame) && c.mark_dirty(index));
         }
     }
     frames.free(m.frame);
@@ -37,7 +39,7 @@ where
 /// Pages [`write_back`] handled.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct WriteBack {
-    /// Pages written and now clean (unless stored to again meanwhile).
+    /// Pages written (now clean, unless a store was reported meanwhile).
     pub written: usize,
     /// Pages whose write failed; they stay dirty.
     pub failed: usize,
@@ -45,7 +47,7 @@ pub struct WriteBack {
 
 /// Writes every dirty page of `cache` with index in `[first, end)` to `file`, one at a time,
 /// without holding the cache's lock during a write (so memory use is constant and the writer
-/// may sleep). A page that fails stays dirty and is not retried by this call.
+/// may sleep). A page whose write fails is marked dirty again and not retried by this call.
 pub fn write_back<F, C, B>(frames: &F, cache: &C, file: &B, first: u64, end: u64) -> WriteBack
 where
     F: Frames,
@@ -56,7 +58,9 @@ where
     let mut next = first;
     while let Some((index, f)) = cache.with(|c| c.take_dirty(frames, next, end)) {
         let ok = file.write_page(index, f).is_ok();
-        cache.with(|c| c.finish_writeback(index, f, ok));
+        if !ok {
+            cache.with(|c| c.mark_dirty(index));
+        }
         frames.free(f);
         if ok {
             done.written += 1;
@@ -115,11 +119,10 @@ pub fn protect_flags(kind: VmaKind, prot: Prot, old: PteFlags) -> PteFlags {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cache::{PageCache, PageState};
-    use crate::mock::{MockFrames, MockPageTable, VecFile};
+    use crate::cache::PageState;
+    use crate::mock::{MockCache, MockFrames, MockPageTable, VecFile};
     use crate::PAGE_SIZE;
     use alloc::vec;
-    use core::cell::RefCell;
     use vmspace::VirtRange;
 
     const URW: PteFlags = PteFlags::from_bits_truncate(0x16);
@@ -138,9 +141,9 @@ mod tests {
     #[test]
     fn unmap_hands_the_dirty_bit_to_the_cache() {
         let frames = MockFrames::new();
-        let cache = RefCell::new(PageCache::file(16 * PAGE_SIZE as u64));
+        let cache = MockCache::file(16 * PAGE_SIZE as u64);
         let f = [frames.alloc().unwrap(), frames.alloc().unwrap()];
-        cache.borrow_mut().insert_run(&*frames, 2, &f);
+        frames.free(cache.with(|c| c.insert_run(&*frames, 2, &f)));
         let mut pt = MockPageTable::new();
         for (k, kind) in [VmaKind::SharedFile, VmaKind::PrivateFile].into_iter().enumerate() {
             let v = vma(kind);
@@ -149,9 +152,24 @@ mod tests {
             assert!(unmap_page(&*frames, &mut pt, &v, Some(&cache), v.va_of(2 + k as u64)));
             assert!(!unmap_page(&*frames, &mut pt, &v, Some(&cache), v.va_of(2 + k as u64)));
         }
-        assert_eq!(cache.borrow().state(2), Some(PageState::Dirty), "shared + D");
-        assert_eq!(cache.borrow().state(3), Some(PageState::Clean), "private: D means nothing");
-        cache.borrow_mut().drop_all(&*frames);
+        assert_eq!(cache.with(|c| c.state(2)), Some(PageState::Dirty), "shared + D");
+        assert_eq!(cache.with(|c| c.state(3)), Some(PageState::Clean), "private: D means nothing");
+        cache.with(|c| c.drop_all(&*frames));
+        assert_eq!(frames.live(), 0);
+    }
+
+    #[test]
+    fn unmap_reports_no_store_to_a_frame_the_cache_does_not_hold() {
+        let frames = MockFrames::new();
+        let cache = MockCache::file(16 * PAGE_SIZE as u64);
+        let [cached, stale] = [frames.alloc().unwrap(), frames.alloc().unwrap()];
+        frames.free(cache.with(|c| c.insert_run(&*frames, 2, &[cached])));
+        let v = vma(VmaKind::SharedFile);
+        let mut pt = MockPageTable::new();
+        pt.map(v.va_of(2), stale, URW | PteFlags::D).unwrap();
+        assert!(unmap_page(&*frames, &mut pt, &v, Some(&cache), v.va_of(2)));
+        assert_eq!(cache.with(|c| (c.state(2), c.dirty())), (Some(PageState::Clean), 0));
+        cache.with(|c| c.drop_all(&*frames));
         assert_eq!(frames.live(), 0);
     }
 
@@ -159,14 +177,14 @@ mod tests {
     fn write_back_writes_dirty_pages_and_keeps_failures_dirty() {
         let frames = MockFrames::new();
         let file = VecFile::new(&frames, vec![0; 3 * PAGE_SIZE + 10]);
-        let cache = RefCell::new(PageCache::file(file.size()));
+        let cache = MockCache::file(file.size());
         let f: [_; 4] = core::array::from_fn(|_| frames.alloc().unwrap());
         for (k, &x) in f.iter().enumerate() {
             frames.fill(x, &[k as u8 + 1; PAGE_SIZE]);
         }
-        cache.borrow_mut().insert_run(&*frames, 0, &f);
+        frames.free(cache.with(|c| c.insert_run(&*frames, 0, &f)));
         for k in [0, 1, 3] {
-            cache.borrow_mut().mark_dirty(k, f[k as usize]);
+            cache.with(|c| c.mark_dirty(k));
         }
         assert_eq!(write_back(&*frames, &cache, &file, 1, 4), WriteBack { written: 2, failed: 0 });
         let data = file.data.borrow().clone();
@@ -177,8 +195,8 @@ mod tests {
         assert!(data[3 * PAGE_SIZE..].iter().all(|&b| b == 4));
         file.fail_writes.set(true);
         assert_eq!(write_back(&*frames, &cache, &file, 0, 4), WriteBack { written: 0, failed: 1 });
-        assert_eq!((cache.borrow().dirty(), cache.borrow().writeback()), (1, 0));
-        cache.borrow_mut().drop_all(&*frames);
+        assert_eq!(cache.with(|c| c.dirty()), 1);
+        cache.with(|c| c.drop_all(&*frames));
         assert_eq!(frames.live(), 0);
     }
 

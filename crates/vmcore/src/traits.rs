@@ -1,13 +1,11 @@
 //! The three boundaries between this crate's policy and the kernel's mechanism: physical
 //! frames (`Frames`), one address space's page table (`PageTable`) and a file's bytes
-//! (`FileBackend`), plus `CacheLock`, how the executor reaches a page cache that the kernel
-//! keeps behind a spinlock.
+//! (`FileBackend`), plus `CacheLock`, how a page cache is reached behind the kernel's spinlock.
 //!
 //! The contracts here are what the tests' mocks check (double frees panic, leaks are counted),
 //! so the kernel's implementations must keep them too. Nothing here is unsafe: raw page
 //! copies and zeroing are the implementor's primitives.
 
-use core::cell::RefCell;
 use core::fmt::Debug;
 
 use crate::cache::PageCache;
@@ -97,8 +95,11 @@ pub trait FileBackend<Fr> {
     fn write_page(&self, index: u64, frame: Fr) -> Result<(), Io>;
 }
 
-/// How the executor reaches a [`PageCache`] that may be shared with other harts: the kernel
-/// implements it on its spinlock, the host on a `RefCell`.
+/// How the executor reaches the page cache of an object that may be shared with other harts,
+/// and the object's size, mirrored outside the lock because faults read it on every access.
+/// The tests implement it on a `RefCell` (`mock::MockCache`); the kernel's `vm/pagecache.rs`
+/// has the same shape (a spinlock around a [`PageCache`], an atomic size beside it) without
+/// the trait, since the kernel does not run this crate's executor.
 ///
 /// The executor never nests calls and never does I/O or waits inside `f`, so a spinlock is
 /// enough; `f` may call the frame allocator and the faulting process's page table (lock
@@ -106,10 +107,7 @@ pub trait FileBackend<Fr> {
 pub trait CacheLock<Fr> {
     /// Runs `f` on the cache with exclusive access.
     fn with<R>(&self, f: impl FnOnce(&mut PageCache<Fr>) -> R) -> R;
-}
-
-impl<Fr> CacheLock<Fr> for RefCell<PageCache<Fr>> {
-    fn with<R>(&self, f: impl FnOnce(&mut PageCache<Fr>) -> R) -> R {
-        f(&mut self.borrow_mut())
-    }
+    /// The file's size in bytes as last recorded, or `None` for shared anonymous memory (no
+    /// end, no backing store).
+    fn size(&self) -> Option<u64>;
 }

@@ -16,7 +16,7 @@ use vmspace::{Backing, Share, VirtRange, Vma};
 
 /// Pages held by all page caches now (file pages and shared anonymous pages).
 pub static CACHE_PAGES: AtomicU64 = AtomicU64::new(0);
-/// Page-cache pages whose dirty flag is set now.
+/// Page-cache pages in state Dirty now (`vmcore::PageState`).
 pub static CACHE_DIRTY: AtomicU64 = AtomicU64::new(0);
 /// Pages held by the page caches of files now (`CACHE_PAGES` without shared anonymous memory).
 pub static FILE_PAGES: AtomicU64 = AtomicU64::new(0);
@@ -34,15 +34,6 @@ pub static SHARED_FAULTS: AtomicU64 = AtomicU64::new(0);
 pub fn cache_page_added() {
     CACHE_PAGES.fetch_add(1, Relaxed);
     CACHE_FILLS.fetch_add(1, Relaxed);
-}
-
-/// A cached page's dirty flag went from `was` to `now`.
-pub fn cache_dirty_changed(was: bool, now: bool) {
-    match (was, now) {
-        (false, true) => CACHE_DIRTY.fetch_add(1, Relaxed),
-        (true, false) => CACHE_DIRTY.fetch_sub(1, Relaxed),
-        _ => 0,
-    };
 }
 
 /// Cached pages left their cache (the cache was dropped); `dirty` yields each one's dirty flag.

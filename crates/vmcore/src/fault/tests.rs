@@ -4,11 +4,9 @@
 
 use alloc::rc::Rc;
 use alloc::vec::Vec;
-use core::cell::RefCell;
 
 use super::*;
-use crate::cache::PageCache;
-use crate::mock::{MockFrame, MockFrames, MockPageTable, VecFile};
+use crate::mock::{MockCache, MockFrame, MockFrames, MockPageTable, VecFile};
 use crate::readahead::Advice;
 use crate::traits::Mapping;
 
@@ -26,8 +24,8 @@ struct World {
     frames: Rc<MockFrames>,
     pt: MockPageTable,
     file: VecFile,
-    cache: RefCell<PageCache<MockFrame>>,
-    anon: RefCell<PageCache<MockFrame>>,
+    cache: MockCache,
+    anon: MockCache,
 }
 
 impl World {
@@ -36,8 +34,8 @@ impl World {
         let mut data: Vec<u8> = (0..pages * P).map(|b| (b / P) as u8 + 1).collect();
         data.truncate(data.len().saturating_sub(P / 2));
         let file = VecFile::new(&frames, data);
-        let cache = RefCell::new(PageCache::file(file.size()));
-        World { frames, pt: MockPageTable::new(), file, cache, anon: RefCell::new(PageCache::anonymous()) }
+        let cache = MockCache::file(file.size());
+        World { frames, pt: MockPageTable::new(), file, cache, anon: MockCache::anonymous() }
     }
 
     fn vma(kind: VmaKind, prot: Prot, pages: usize, first_index: u64) -> FaultVma {
@@ -70,8 +68,8 @@ impl World {
         for (_, m) in core::mem::take(&mut self.pt.ptes) {
             self.frames.free(m.frame);
         }
-        self.cache.borrow_mut().drop_all(&*self.frames);
-        self.anon.borrow_mut().drop_all(&*self.frames);
+        self.cache.pages.borrow_mut().drop_all(&*self.frames);
+        self.anon.pages.borrow_mut().drop_all(&*self.frames);
         assert_eq!(self.frames.live(), 0, "frames leaked");
     }
 }
@@ -83,14 +81,7 @@ fn rw() -> Prot {
 #[test]
 fn no_mapping_kills() {
     let mut w = World::new(1);
-    let r = resolve::<_, _, RefCell<PageCache<MockFrame>>, VecFile>(
-        &*w.frames,
-        &mut w.pt,
-        None,
-        None,
-        BASE,
-        Access::Read,
-    );
+    let r = resolve::<_, _, MockCache, VecFile>(&*w.frames, &mut w.pt, None, None, BASE, Access::Read);
     assert_eq!(r, Err(FaultError::Kill(KillReason::NoMapping)));
     assert_eq!(abi::Errno::from(FaultError::Kill(KillReason::NoMapping)), abi::Errno::Fault);
     w.teardown();
@@ -120,7 +111,7 @@ fn shared_file_read_miss_then_hits_and_fault_around() {
     let m = w.pte(5).unwrap();
     assert_eq!(w.frames.read(m.frame, 100), 6);
     assert_eq!(w.frames.refcount(m.frame), 2, "cache + PTE");
-    assert!(w.cache.borrow().holds(5, m.frame));
+    assert!(w.cache.pages.borrow().holds(5, m.frame));
 
     // Sequential: the window doubles (2 pages from 6), then page 7 is a hit.
     assert_eq!(w.fault(&vma, 6, Access::Read).unwrap().pages_read, 2);
@@ -200,9 +191,9 @@ fn private_file_store_to_an_absent_page_copies_the_cached_page() {
     assert_eq!(out.decision, Decision::CopyCached { flags: U | R | W | A | D });
     assert_eq!(out.mapped_around, 0, "no fault-around for a store");
     let copy = w.pte(3).unwrap().frame;
-    assert!(!w.cache.borrow().holds(3, copy));
+    assert!(!w.cache.pages.borrow().holds(3, copy));
     assert_eq!(w.frames.read(copy, 0), 4);
-    let cached = w.cache.borrow().lookup(&*w.frames, 3).unwrap();
+    let cached = w.cache.pages.borrow().lookup(&*w.frames, 3).unwrap();
     assert_eq!(w.frames.refcount(cached), 2, "the cache and our lookup: no leak");
     w.frames.free(cached);
     w.teardown();
@@ -230,15 +221,9 @@ fn copy_on_write_after_fork() {
     assert_eq!(w.frames.refcount(m.frame), 1, "the child's alone");
 
     // The child's store now finds the frame its own: W, no copy.
-    let out = resolve::<_, _, RefCell<PageCache<MockFrame>>, VecFile>(
-        &*w.frames,
-        &mut child,
-        Some(&vma),
-        None,
-        BASE,
-        Access::Write,
-    )
-    .unwrap();
+    let out =
+        resolve::<_, _, MockCache, VecFile>(&*w.frames, &mut child, Some(&vma), None, BASE, Access::Write)
+            .unwrap();
     assert_eq!(out.decision, Decision::MakeWritable { flags: U | R | W | A | D });
     assert_eq!(child.lookup(BASE).unwrap().frame, m.frame);
     w.frames.free(child.unmap(BASE).unwrap().frame);
@@ -322,7 +307,7 @@ fn read_error_frees_the_window() {
     w.file.fail_reads.set(true);
     assert_eq!(w.fault(&vma, 0, Access::Read), Err(FaultError::Io));
     assert_eq!(abi::Errno::from(FaultError::Io), abi::Errno::Io);
-    assert_eq!((w.frames.live(), w.cache.borrow().pages()), (0, 0));
+    assert_eq!((w.frames.live(), w.cache.pages.borrow().pages()), (0, 0));
     w.teardown();
 }
 
@@ -336,7 +321,7 @@ fn failed_map_leaves_nothing_behind() {
             assert_eq!(w.fault(&vma, 1, access), Err(FaultError::NoMem));
             assert_eq!(w.pte(1), None);
         }
-        let cached = w.cache.borrow().pages() + w.anon.borrow().pages();
+        let cached = w.cache.pages.borrow().pages() + w.anon.pages.borrow().pages();
         assert_eq!(w.frames.live(), cached, "only cache pages remain ({kind:?})");
         w.teardown();
     }
@@ -370,7 +355,7 @@ fn no_memory_at_any_allocation_balances_references() {
                 let r = w.fault(&vma, 2, access);
                 assert!(matches!(r, Ok(_) | Err(FaultError::NoMem)), "{kind:?} {access:?} {limit}: {r:?}");
                 assert_eq!(r.is_ok(), w.pte(2).is_some());
-                let held = w.cache.borrow().pages() + w.anon.borrow().pages();
+                let held = w.cache.pages.borrow().pages() + w.anon.pages.borrow().pages();
                 let private = usize::from(
                     r.is_ok()
                         && !kind.is_shared()
