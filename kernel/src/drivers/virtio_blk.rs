@@ -79,8 +79,11 @@ unsafe impl Hal for KernelHal {
 
     unsafe fn share(buffer: NonNull<[u8]>, _dir: BufferDirection) -> DmaAddr {
         // Heap, static and frame buffers are identity-mapped; small buffers may sit on a
-        // (physically contiguous) kernel stack mapped high.
+        // (physically contiguous) kernel stack mapped high, the only ones to translate.
         let va = buffer.as_ptr() as *mut u8 as usize;
+        if crate::mm::kvm::kstack_slot(va).is_none() {
+            return va as DmaAddr;
+        }
         crate::mm::kvm::translate(va).expect("virtio: unmapped buffer").as_usize() as DmaAddr
     }
 

@@ -23,6 +23,7 @@ use crate::sync::SpinLock;
 use abi::Errno;
 use alloc::boxed::Box;
 use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU64, Ordering};
 use fsformat::{bitmap_find_clear, indirect_get, BPB, BSIZE, MAXOPBLOCKS, NINDIRECT};
 
 /// A detached piece of a file's block tree, waiting to be freed: `block`, `depth` levels of
@@ -42,10 +43,21 @@ static COMMITTED: SpinLock<Vec<(u32, Box<[u8; BSIZE]>)>> = SpinLock::new("balloc
 /// Where the next bitmap search starts (a hint; correctness never depends on it).
 static NEXT_HINT: SpinLock<u32> = SpinLock::new("balloc-hint", 0);
 
+/// The data area `[first, end)` as `first << 32 | end`, once known (0 before): every
+/// block address read from the disk is checked against it, so it is kept where reading it
+/// takes no lock (the superblock never changes once mounted).
+static DATA_AREA: AtomicU64 = AtomicU64::new(0);
+
 /// Whether `b` may be a data block of a file (not metadata, not past the image).
 pub fn is_data_block(b: u32) -> bool {
-    let s = sb();
-    b >= s.data_start() && b < s.size
+    let mut area = DATA_AREA.load(Ordering::Relaxed);
+    if area == 0 {
+        let s = sb();
+        area = u64::from(s.data_start()) << 32 | u64::from(s.size);
+        DATA_AREA.store(area, Ordering::Relaxed);
+    }
+    let (first, end) = ((area >> 32) as u32, area as u32);
+    b >= first && b < end
 }
 
 /// Allocates a zeroed block (an indirect block, a directory block). Must run inside a

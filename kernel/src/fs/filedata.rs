@@ -137,6 +137,9 @@ impl InodeGuard<'_> {
         let before = self.write_snapshot();
         let mut in_flight = Vec::new();
         let mut written = Vec::new();
+        // Whether the operation is known to have a log slot left for the inode's update,
+        // with nothing logged since it was checked (blocks already allocated log nothing).
+        let mut room_for_inode = false;
         while done < n {
             let pos = off as usize + done;
             let (index, at) = (pos / PGSIZE, pos % PGSIZE);
@@ -146,13 +149,33 @@ impl InodeGuard<'_> {
             let last_bn = (pos + want - 1) / BSIZE;
             let mut disk = [0u32; BLOCKS_PER_PAGE];
             let mut mapped = 0;
-            for bn in first_bn..=last_bn {
+            // The blocks already allocated, looked up together (0: one to allocate).
+            let mut found = [0u32; BLOCKS_PER_PAGE];
+            if let Err(e) = self.lookup_blocks(first_bn, &mut found[..=last_bn - first_bn]) {
+                failure = Some(e);
+                break;
+            }
+            for (bn, &existing) in (first_bn..=last_bn).zip(&found) {
                 let first_of_op = done == 0 && mapped == 0;
+                // A block already allocated (an overwrite) needs no allocation and logs
+                // nothing; like every block, it needs the slot of the inode's update.
+                if existing != 0 {
+                    if !first_of_op && !room_for_inode {
+                        if log::op_room() == 0 {
+                            break;
+                        }
+                        room_for_inode = true;
+                    }
+                    disk[mapped] = existing;
+                    mapped += 1;
+                    continue;
+                }
                 // `write_cost` counts the data block itself, which is not logged here: that slot
                 // is the inode update's.
                 if !first_of_op && self.write_cost(bn).map_or(true, |c| c > log::op_room()) {
                     break;
                 }
+                room_for_inode = false;
                 match self.map_data_block(bn) {
                     Ok(b) => disk[mapped] = b,
                     Err(e) => {

@@ -701,34 +701,36 @@ impl InodeGuard<'_> {
     }
 
     /// The disk blocks holding file blocks `first`, `first + 1`, ...: `out[k]` for block
-    /// `first + k`, 0 for a hole or a block past the largest file. Each indirect block is read
-    /// once per call however many entries come from it (the leaf tables' entries are copied;
-    /// the tables above a leaf are read again only when the leaf changes, once per 256
-    /// blocks).
+    /// `first + k`, 0 for a hole or a block past the largest file. Consecutive file blocks
+    /// share a leaf table until its last entry, so each run of them walks the tables above
+    /// its leaf once and takes its entries straight from the leaf's buffer (one read of each
+    /// indirect block per call, however many entries come from it).
     pub(super) fn lookup_blocks(&self, first: usize, out: &mut [u32]) -> Result<(), Errno> {
-        let mut leaf = IndirectCopy::default();
-        // The leaf table found last: (root, indices above the leaf, its address or 0).
-        let mut last_leaf: Option<(usize, [usize; 2], u32)> = None;
-        for (k, slot) in out.iter_mut().enumerate() {
+        let mut k = 0;
+        while k < out.len() {
             let Some(path) = block_path(first + k) else {
-                *slot = 0;
-                continue;
+                // Past the largest file, and so is every block after it.
+                out[k..].fill(0);
+                break;
             };
             let Some((&j, upper)) = path.indices().split_last() else {
-                *slot = checked(self.d.di.addrs[path.root])?.unwrap_or(0);
+                out[k] = checked(self.d.di.addrs[path.root])?.unwrap_or(0);
+                k += 1;
                 continue;
             };
-            let mut key = [0; 2];
-            key[..upper.len()].copy_from_slice(upper);
-            let table = match last_leaf {
-                Some((root, above, table)) if root == path.root && above == key => table,
-                _ => {
-                    let table = self.walk_tables(path.root, upper)?.unwrap_or(0);
-                    last_leaf = Some((path.root, key, table));
-                    table
+            // Blocks k.. are entries j.. of the same leaf, up to its end.
+            let end = (k + NINDIRECT - j).min(out.len());
+            let run = &mut out[k..end];
+            match self.walk_tables(path.root, upper)? {
+                None => run.fill(0),
+                Some(table) => {
+                    let buf = bio::read(table);
+                    for (e, slot) in run.iter_mut().enumerate() {
+                        *slot = checked(indirect_get(buf.data(), j + e))?.unwrap_or(0);
+                    }
                 }
-            };
-            *slot = if table == 0 { 0 } else { checked(leaf.entry(table, j))?.unwrap_or(0) };
+            }
+            k += run.len();
         }
         Ok(())
     }
@@ -806,29 +808,6 @@ impl InodeGuard<'_> {
         let b = alloc()?;
         self.d.di.addrs[i] = b;
         Ok(b)
-    }
-}
-
-/// A copy of the entries of one indirect block, so that a run of lookups reads it once
-/// without keeping its buffer locked.
-#[derive(Default)]
-struct IndirectCopy {
-    /// The block copied, if any, and its entries.
-    copy: Option<(u32, [u32; BSIZE / 4])>,
-}
-
-impl IndirectCopy {
-    /// Entry `i` of indirect block `ind` (read from the buffer cache unless copied already).
-    fn entry(&mut self, ind: u32, i: usize) -> u32 {
-        match &self.copy {
-            Some((b, t)) if *b == ind => t[i],
-            _ => {
-                let buf = bio::read(ind);
-                let t: [u32; BSIZE / 4] = core::array::from_fn(|k| indirect_get(buf.data(), k));
-                self.copy = Some((ind, t));
-                t[i]
-            }
-        }
     }
 }
 

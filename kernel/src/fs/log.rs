@@ -36,9 +36,16 @@ const MAX_OPS: usize = LOGBLOCKS / MAXOPBLOCKS;
 /// Log slots one outstanding operation has used: distinct blocks it added to the group.
 #[derive(Clone, Copy)]
 struct OpUse {
-    /// The process running the operation (0: slot free). A process runs one at a time.
-    pid: i32,
+    /// The process running the operation ([`op_owner`]; 0: slot free). A process runs one
+    /// at a time.
+    owner: usize,
     used: usize,
+}
+
+/// Who runs an operation: the current process's slot address (no lock needed to find it,
+/// unlike its pid), 0 outside process context.
+fn op_owner() -> usize {
+    proc::try_current().map_or(0, |p| p as *const proc::Proc as usize)
 }
 
 struct Log {
@@ -61,7 +68,7 @@ static LOG: SpinLock<Log> = SpinLock::new(
     Log {
         start: 0,
         outstanding: 0,
-        ops: [OpUse { pid: 0, used: 0 }; MAX_OPS],
+        ops: [OpUse { owner: 0, used: 0 }; MAX_OPS],
         committing: false,
         header: LogHeader { n: 0, blocks: [0; LOGBLOCKS] },
         waiting: 0,
@@ -123,9 +130,9 @@ pub fn begin_op() {
             log.waiting -= 1;
         } else {
             log.outstanding += 1;
-            let pid = proc::current_pid();
-            let slot = log.ops.iter_mut().find(|o| o.pid == 0).expect("log: more operations than slots");
-            *slot = OpUse { pid, used: 0 };
+            let owner = op_owner();
+            let slot = log.ops.iter_mut().find(|o| o.owner == 0).expect("log: more operations than slots");
+            *slot = OpUse { owner, used: 0 };
             return;
         }
     }
@@ -135,9 +142,9 @@ pub fn begin_op() {
 /// it has added to the group. Operations that write an unbounded amount (file writes) check
 /// this before each block and continue in a new transaction when it runs out.
 pub fn op_room() -> usize {
-    let pid = proc::current_pid();
+    let owner = op_owner();
     let log = LOG.lock();
-    let used = log.ops.iter().find(|o| o.pid == pid).map_or(MAXOPBLOCKS, |o| o.used);
+    let used = log.ops.iter().find(|o| o.owner == owner).map_or(MAXOPBLOCKS, |o| o.used);
     MAXOPBLOCKS.saturating_sub(used)
 }
 
@@ -156,15 +163,16 @@ pub(super) fn end_op_only() {
         assert!(log.outstanding > 0, "end_op without begin_op");
         assert!(!log.committing, "end_op during commit");
         log.outstanding -= 1;
-        let pid = proc::current_pid();
-        if let Some(op) = log.ops.iter_mut().find(|o| o.pid == pid) {
-            op.pid = 0;
+        let owner = op_owner();
+        if let Some(op) = log.ops.iter_mut().find(|o| o.owner == owner) {
+            op.owner = 0;
         }
-        if log.outstanding == 0 {
+        if log.outstanding == 0 && log.header.n > 0 {
             log.committing = true;
             true
         } else {
-            // Reservations shrank: a waiting begin_op may fit now.
+            // Reservations shrank (or a group that logged nothing ended: nothing to commit):
+            // a waiting begin_op may fit now.
             if log.waiting > 0 {
                 proc::wakeup(chan());
             }
@@ -198,8 +206,8 @@ pub fn log_write(b: &bio::Buf) {
     assert!(n < LOGBLOCKS, "fs: transaction too big for the log");
     log.header.blocks[n] = b.blockno();
     log.header.n += 1;
-    let pid = proc::current_pid();
-    if let Some(op) = log.ops.iter_mut().find(|o| o.pid == pid) {
+    let owner = op_owner();
+    if let Some(op) = log.ops.iter_mut().find(|o| o.owner == owner) {
         op.used += 1;
     }
     drop(log);

@@ -229,11 +229,6 @@ pub fn current() -> &'static Proc {
     try_current().expect("no current process")
 }
 
-/// The current process's pid (0 outside process context).
-pub fn current_pid() -> i32 {
-    try_current().map(|p| p.pid()).unwrap_or(0)
-}
-
 /// The private part of the current process.
 fn current_private() -> &'static ProcPrivate {
     // SAFETY: the running process is the only one that touches its private part.
