@@ -286,12 +286,6 @@ fn start(blockno: u32, write: bool, data: Data) -> Ticket {
     }
 }
 
-/// Starts writing `data` (a whole number of blocks) to the blocks from `blockno`.
-pub fn start_write(blockno: u32, data: Box<[u8]>) -> Ticket {
-    assert!(!data.is_empty() && data.len().is_multiple_of(BSIZE), "virtio: partial block");
-    start(blockno, true, Data::Owned(data))
-}
-
 /// Starts reading the blocks from `blockno` into `buf` (a whole number of blocks), which
 /// [`wait`] gives back.
 pub fn start_read(blockno: u32, buf: Box<[u8]>) -> Ticket {
@@ -373,6 +367,56 @@ fn sync_lent(blockno: u32, write: bool, buf: *mut u8, len: usize) {
     // request completed.
     let t = start(blockno, write, Data::Lent { ptr: buf, len });
     wait(t);
+}
+
+/// 64-bit words per block.
+const WORDS_PER_BLOCK: usize = BSIZE / 8;
+
+/// Whole blocks of memory aligned for 64-bit words: bytes for the disk, words for code that
+/// hashes them (the log's checksum reads aligned words at a few instructions each, where
+/// bytes of unknown alignment cost several times more).
+pub struct BlockBuf(Box<[u64]>);
+
+impl BlockBuf {
+    /// `blocks` blocks of zeros.
+    pub fn zeroed(blocks: usize) -> BlockBuf {
+        BlockBuf(alloc::vec![0u64; blocks * WORDS_PER_BLOCK].into_boxed_slice())
+    }
+
+    pub fn bytes(&self) -> &[u8] {
+        // SAFETY: the words are initialized memory of `8 * len` bytes, which u8 (alignment 1,
+        // every value valid) may view; the borrow of `self` keeps them alive and unchanged.
+        unsafe { core::slice::from_raw_parts(self.0.as_ptr() as *const u8, self.0.len() * 8) }
+    }
+
+    pub fn bytes_mut(&mut self) -> &mut [u8] {
+        // SAFETY: as in `bytes`; the mutable borrow of `self` makes this the only view, and
+        // every byte pattern is a valid u64.
+        unsafe { core::slice::from_raw_parts_mut(self.0.as_mut_ptr() as *mut u8, self.0.len() * 8) }
+    }
+
+    /// The blocks as native (little-endian) 64-bit words.
+    pub fn words(&self) -> &[u64] {
+        &self.0
+    }
+}
+
+/// Writes each `(blockno, bytes)` of `writes` (whole blocks from `blockno` on), every
+/// request in flight at once, and returns when all are complete. The bytes are lent to the
+/// device meanwhile (no copy).
+///
+/// # Panics
+/// On a device error.
+pub fn write_all_lent(writes: &[(u32, &[u8])]) {
+    let mut tickets = Vec::new();
+    for &(blockno, bytes) in writes {
+        assert!(!bytes.is_empty() && bytes.len().is_multiple_of(BSIZE), "virtio: partial block");
+        // The device only reads the bytes, which this call borrows until every request
+        // has completed.
+        let data = Data::Lent { ptr: bytes.as_ptr() as *mut u8, len: bytes.len() };
+        tickets.push(start(blockno, true, data));
+    }
+    wait_all(tickets);
 }
 
 /// Disk size in BSIZE blocks.

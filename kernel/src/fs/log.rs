@@ -2,10 +2,34 @@
 //!
 //! An operation runs between [`begin_op`] and [`end_op`]; every block it modifies is recorded
 //! with [`log_write`] (which pins the buffer in the cache) instead of being written. When the
-//! last concurrent operation ends, the group commits: the recorded blocks are copied to the log
-//! area, the header naming them is written (the commit point), the blocks are written to their
-//! homes, and the header is cleared. [`recover`] replays a committed but uninstalled log at
-//! boot.
+//! last concurrent operation ends, the group commits. [`recover`] replays a committed group
+//! at boot.
+//!
+//! # The commit protocol
+//!
+//! 1. The group's blocks are copied from the cache into one buffer behind the header, which
+//!    names their homes and carries a checksum of itself and of those blocks
+//!    (`fsformat::LogHeader`). Header and log blocks are contiguous on the disk and go in
+//!    **one request**; the group is committed when it is complete. A crash in the middle
+//!    leaves a header whose checksum does not match what is in the log area (some blocks
+//!    old, some new), which recovery ignores: the group did not commit, and no operation of
+//!    it had returned.
+//! 2. The blocks are written to their homes from that same buffer (one request per run of
+//!    consecutive homes, all in flight at once), and the commit waits for them all. The
+//!    buffers stay pinned in the cache until then, so no one reads a home block from the
+//!    disk before its new contents are there.
+//! 3. The header is **not cleared**. It keeps naming the last group, already installed;
+//!    replaying it again would write the same contents to the same homes, which is harmless:
+//!    a home block changes after its group only through a later group (whose commit replaces
+//!    the header) or, as file data written in place, after a later group freed and
+//!    reallocated it (again a later commit). The next group overwrites the log area only
+//!    after this group's installs are complete, so an old header never meets a log area
+//!    that holds anything but its own blocks or a newer group's, which its checksum rejects.
+//!
+//! Each commit therefore costs two waits (log and header together, then the installs)
+//! instead of four (log, header, installs, clearing the header). File data is written in
+//! place before the operation that makes it reachable ends (ordered data, `filedata`), so
+//! before its group commits. Recovery installs a committed group and writes an empty header.
 //!
 //! `begin_op` admits an operation only if the log can hold `MAXOPBLOCKS` more blocks for it,
 //! so each operation must add at most `MAXOPBLOCKS` distinct blocks to the group. The log
@@ -24,11 +48,10 @@
 //! that blocks freed in the group may be allocated again.
 
 use super::{balloc, bio, inode};
-use crate::drivers::virtio_blk;
+use crate::drivers::virtio_blk::{self, BlockBuf};
 use crate::proc;
 use crate::sync::SpinLock;
-use alloc::vec::Vec;
-use fsformat::{LogHeader, SuperBlock, BSIZE, LOGBLOCKS, MAXOPBLOCKS};
+use fsformat::{LogHeader, SuperBlock, BSIZE, LOGBLOCKS, LOG_WORDS_PER_BLOCK, MAXOPBLOCKS};
 
 /// Most operations admitted at once (each is promised `MAXOPBLOCKS` log slots).
 const MAX_OPS: usize = LOGBLOCKS / MAXOPBLOCKS;
@@ -70,7 +93,7 @@ static LOG: SpinLock<Log> = SpinLock::new(
         outstanding: 0,
         ops: [OpUse { owner: 0, used: 0 }; MAX_OPS],
         committing: false,
-        header: LogHeader { n: 0, blocks: [0; LOGBLOCKS] },
+        header: LogHeader { n: 0, blocks: [0; LOGBLOCKS], checksum: 0 },
         waiting: 0,
     },
 );
@@ -79,42 +102,37 @@ fn chan() -> usize {
     &LOG as *const _ as usize
 }
 
-/// Replays a committed transaction left in the log by a crash, then empties the log.
-/// Called once at mount, before any buffer is cached.
+/// Replays the group the log header commits, if any (it may be installed already: see the
+/// module docs), then empties the log. Called once at mount, before any buffer is cached.
 ///
 /// # Panics
-/// If the log header is corrupt (the disk holds no valid file system).
+/// If a committed header names a home block outside the inode, bitmap and data areas (the
+/// disk holds no valid file system).
 pub fn recover(sb: &SuperBlock) {
     LOG.lock().start = sb.logstart;
     let mut block = super::disk_buffer();
     virtio_blk::read_block(sb.logstart, &mut block);
     let header = LogHeader::decode(&block[..]);
     let n = header.n as usize;
-    assert!(n <= LOGBLOCKS, "fs: corrupt log header ({} blocks)", n);
-    let mut tickets = Vec::new();
-    if n > 0 {
-        let mut area = alloc::vec![0u8; n * BSIZE];
-        virtio_blk::read_run(sb.logstart + 1, n, |i, bytes| {
-            area[i * BSIZE..(i + 1) * BSIZE].copy_from_slice(bytes)
-        });
-        for (i, &home) in header.blocks[..n].iter().enumerate() {
-            assert!(home >= sb.inodestart && home < sb.size, "fs: corrupt log header (block {})", home);
-            let bytes: alloc::boxed::Box<[u8]> = area[i * BSIZE..(i + 1) * BSIZE].into();
-            tickets.push(virtio_blk::start_write(home, bytes));
+    if n == 0 {
+        return;
+    }
+    if n <= LOGBLOCKS {
+        let mut area = BlockBuf::zeroed(n);
+        let bytes = area.bytes_mut();
+        virtio_blk::read_run(sb.logstart + 1, n, |i, b| bytes[i * BSIZE..(i + 1) * BSIZE].copy_from_slice(b));
+        if header.is_committed(area.words()) {
+            for &home in &header.blocks[..n] {
+                assert!(home >= sb.inodestart && home < sb.size, "fs: corrupt log header (block {})", home);
+            }
+            install(&header.blocks[..n], area.bytes());
+            crate::println!("fs: recovered {} logged blocks", n);
         }
     }
-    // Every home block is durable before the header is cleared.
-    virtio_blk::wait_all(tickets);
-    if n > 0 {
-        crate::println!("fs: recovered {} logged blocks", n);
-    }
-    write_header(sb.logstart, &LogHeader::default());
-}
-
-fn write_header(start: u32, header: &LogHeader) {
-    let mut block = super::disk_buffer();
-    header.encode(&mut block[..]);
-    virtio_blk::write_block(start, &block);
+    // Every home block is durable before the header goes.
+    let mut empty = super::disk_buffer();
+    LogHeader::default().encode(&mut empty[..]);
+    virtio_blk::write_block(sb.logstart, &empty);
 }
 
 /// Starts a file-system operation, sleeping while a commit runs or while the log could not
@@ -214,16 +232,11 @@ pub fn log_write(b: &bio::Buf) {
     bio::pin(b);
 }
 
-/// Writes the group to the disk. Runs with `committing` set and no operation outstanding, so
-/// the header is stable and no one modifies a logged block meanwhile.
-///
-/// Each step waits for its writes to complete before the next starts, which keeps the
-/// barriers that crash consistency needs while several requests are in flight: the log
-/// blocks (one request: the log area is contiguous) are durable before the header that
-/// commits them; the header before any home block is overwritten; every home block (all
-/// submitted together, consecutive homes in one request) before the header is cleared.
+/// Writes the group to the disk (see the module docs for the protocol). Runs with
+/// `committing` set and no operation outstanding, so the header is stable and no one
+/// modifies a logged block meanwhile.
 fn commit() {
-    let (start, header) = {
+    let (start, mut header) = {
         let log = LOG.lock();
         (log.start, log.header)
     };
@@ -231,43 +244,48 @@ fn commit() {
     if n == 0 {
         return;
     }
-    // The cached (pinned) buffers hold exactly what the log must contain.
-    let mut area = alloc::vec![0u8; n * BSIZE].into_boxed_slice();
+    // Block 0 is the header; blocks 1..=n are the group's blocks as cached (pinned).
+    let mut area = BlockBuf::zeroed(n + 1);
+    let bytes = area.bytes_mut();
     for (i, &home) in header.blocks[..n].iter().enumerate() {
-        area[i * BSIZE..(i + 1) * BSIZE].copy_from_slice(bio::read(home).data());
+        bytes[(i + 1) * BSIZE..(i + 2) * BSIZE].copy_from_slice(bio::read(home).data());
     }
-    virtio_blk::wait(virtio_blk::start_write(start + 1, area));
-    write_header(start, &header);
-    // The commit point: the group's frees are durable.
+    header.seal(&area.words()[LOG_WORDS_PER_BLOCK..]);
+    header.encode(&mut area.bytes_mut()[..BSIZE]);
+    // The commit point: header and log blocks complete on the disk.
+    virtio_blk::write_all_lent(&[(start, area.bytes())]);
     balloc::group_committed();
-    install(&header.blocks[..n]);
+    install(&header.blocks[..n], &area.bytes()[BSIZE..]);
     for &home in &header.blocks[..n] {
         bio::unpin(&bio::read(home));
     }
     LOG.lock().header.n = 0;
-    write_header(start, &LogHeader::default());
 }
 
-/// Writes the cached (pinned) buffers of `homes` to their home blocks, every request in
-/// flight at once (one per run of consecutive block numbers), and waits for them all. The
-/// buffers stay pinned meanwhile, so no one reads a home block from the disk before its new
-/// contents are there.
-fn install(homes: &[u32]) {
-    let mut sorted: Vec<u32> = homes.to_vec();
-    sorted.sort_unstable();
-    let mut tickets = Vec::new();
+/// Writes log block `i` of `log` to its home `homes[i]`, for every `i`, with every request
+/// in flight at once (one per run of blocks consecutive both at home and in the log), and
+/// waits for them all.
+fn install(homes: &[u32], log: &[u8]) {
+    let n = homes.len();
+    let mut order = [0usize; LOGBLOCKS];
+    for (i, slot) in order[..n].iter_mut().enumerate() {
+        *slot = i;
+    }
+    let order = &mut order[..n];
+    order.sort_unstable_by_key(|&i| homes[i]);
+    let mut writes: [(u32, &[u8]); LOGBLOCKS] = [(0, &[]); LOGBLOCKS];
+    let mut count = 0;
     let mut k = 0;
-    while k < sorted.len() {
+    while k < n {
+        let first = order[k];
         let mut run = 1;
-        while k + run < sorted.len() && sorted[k + run] == sorted[k] + run as u32 {
+        while k + run < n && order[k + run] == first + run && homes[first + run] == homes[first] + run as u32
+        {
             run += 1;
         }
-        let mut bytes = alloc::vec![0u8; run * BSIZE].into_boxed_slice();
-        for (j, chunk) in bytes.chunks_exact_mut(BSIZE).enumerate() {
-            chunk.copy_from_slice(bio::read(sorted[k + j]).data());
-        }
-        tickets.push(virtio_blk::start_write(sorted[k], bytes));
+        writes[count] = (homes[first], &log[first * BSIZE..(first + run) * BSIZE]);
+        count += 1;
         k += run;
     }
-    virtio_blk::wait_all(tickets);
+    virtio_blk::write_all_lent(&writes[..count]);
 }
