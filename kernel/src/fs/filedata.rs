@@ -171,8 +171,15 @@ impl InodeGuard<'_> {
                     continue;
                 }
                 // `write_cost` counts the data block itself, which is not logged here: that slot
-                // is the inode update's.
-                if !first_of_op && self.write_cost(bn).map_or(true, |c| c > log::op_room()) {
+                // is the inode update's. In a leaf table that exists it is the entry, the block
+                // and its bitmap block (`write_cost`'s answer, without its walk). The block
+                // mapped just before this one, if any, went through this block's leaf when
+                // they share it, so the leaf exists.
+                let cost = match leaf_of(bn) {
+                    Some(l) if mapped > 0 && l.1 > 0 && leaf_of(bn - 1) == Some(l) => Ok(3),
+                    _ => self.write_cost(bn),
+                };
+                if !first_of_op && cost.map_or(true, |c| c > log::op_room()) {
                     break;
                 }
                 room_for_inode = false;
@@ -316,6 +323,16 @@ impl Inode {
     pub fn try_write_back_page(&self, index: u64, pa: PhysAddr) -> bool {
         self.try_lock().is_some_and(|g| matches!(g.write_back_in_place(index, pa), Ok(true)))
     }
+}
+
+/// The leaf table holding the address of file block `bn`, as (root slot, depth, the entries
+/// above it): equal for two blocks exactly when one table holds both (depth 0: the inode).
+fn leaf_of(bn: usize) -> Option<(usize, usize, [usize; 2])> {
+    let path = fsformat::block_path(bn)?;
+    let upper = path.indices().split_last().map_or(&[][..], |(_, upper)| upper);
+    let mut key = [0; 2];
+    key[..upper.len()].copy_from_slice(upper);
+    Some((path.root, path.depth, key))
 }
 
 /// Writes the disk blocks `disk[k]` from the page `pa`, block `first + k` of the page each,
