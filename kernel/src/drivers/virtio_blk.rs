@@ -232,6 +232,11 @@ pub struct Ticket {
     r: NonNull<Request>,
 }
 
+// SAFETY: the request a ticket names is reached only under the disk lock (or by its owner
+// after it is reaped), whichever hart holds the ticket; the log keeps tickets of its
+// installs between commits, possibly waited for by another process.
+unsafe impl Send for Ticket {}
+
 /// Starts a request at block `blockno` with `data`; sleeps (or polls) while the queue is
 /// full (it holds `NSLOT` requests; completed ones leave it when reaped, waited for or not,
 /// so a caller may hold any number of tickets).
@@ -410,13 +415,50 @@ impl BlockBuf {
 pub fn write_all_lent(writes: &[(u32, &[u8])]) {
     let mut tickets = Vec::new();
     for &(blockno, bytes) in writes {
-        assert!(!bytes.is_empty() && bytes.len().is_multiple_of(BSIZE), "virtio: partial block");
         // The device only reads the bytes, which this call borrows until every request
         // has completed.
-        let data = Data::Lent { ptr: bytes.as_ptr() as *mut u8, len: bytes.len() };
-        tickets.push(start(blockno, true, data));
+        tickets.push(start_write_lent(blockno, bytes.as_ptr(), bytes.len()));
     }
     wait_all(tickets);
+}
+
+/// Writes of whole blocks from a [`BlockBuf`], started and not yet waited for: the buffer
+/// stays with them until they have completed ([`BlockWrites::wait`], or dropping them).
+pub struct BlockWrites {
+    // Declared first, so dropped (waited for) before the buffer they read.
+    tickets: Vec<Ticket>,
+    buf: BlockBuf,
+}
+
+impl BlockWrites {
+    /// Starts, for each `(blockno, first, count)` of `writes`, the write of blocks
+    /// `first .. first + count` of `buf` to the blocks from `blockno` on; all are in flight
+    /// at once.
+    pub fn start(buf: BlockBuf, writes: &[(u32, usize, usize)]) -> BlockWrites {
+        let mut tickets = Vec::with_capacity(writes.len());
+        for &(blockno, first, count) in writes {
+            let bytes = &buf.bytes()[first * BSIZE..(first + count) * BSIZE];
+            // The buffer's heap block does not move when `buf` does, and it is dropped only
+            // after the tickets (field order, and `wait`).
+            tickets.push(start_write_lent(blockno, bytes.as_ptr(), bytes.len()));
+        }
+        BlockWrites { tickets, buf }
+    }
+
+    /// Waits for every write; returns the buffer.
+    pub fn wait(self) -> BlockBuf {
+        let BlockWrites { tickets, buf } = self;
+        wait_all(tickets);
+        buf
+    }
+}
+
+/// Starts writing the `len` bytes at `ptr` (whole blocks) to the blocks from `blockno`; the
+/// caller keeps them alive and unchanged until it has waited for the ticket.
+fn start_write_lent(blockno: u32, ptr: *const u8, len: usize) -> Ticket {
+    assert!(len > 0 && len.is_multiple_of(BSIZE), "virtio: partial block");
+    // The device only reads the bytes.
+    start(blockno, true, Data::Lent { ptr: ptr as *mut u8, len })
 }
 
 /// Disk size in BSIZE blocks.

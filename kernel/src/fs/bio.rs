@@ -237,7 +237,12 @@ pub fn pin(b: &Buf) {
     CACHE.lock().slots[b.slot].refcnt += 1;
 }
 
-/// Undoes one `pin` of `b`'s block.
-pub fn unpin(b: &Buf) {
-    release(b.slot);
+/// Undoes one `pin` of block `blockno` (which a pin keeps cached, so it is found without
+/// reading or locking the buffer).
+///
+/// # Panics
+/// If the block is not cached (it was not pinned: a kernel bug).
+pub fn unpin(blockno: u32) {
+    let slot = CACHE.lock().find(blockno).expect("bio: unpinning a block that is not cached");
+    release(slot);
 }

@@ -48,9 +48,9 @@
 //! that blocks freed in the group may be allocated again.
 
 use super::{balloc, bio, inode};
-use crate::drivers::virtio_blk::{self, BlockBuf};
+use crate::drivers::virtio_blk::{self, BlockBuf, BlockWrites};
 use crate::proc;
-use crate::sync::SpinLock;
+use crate::sync::{SleepLock, SpinLock};
 use fsformat::{LogHeader, SuperBlock, BSIZE, LOGBLOCKS, LOG_WORDS_PER_BLOCK, MAXOPBLOCKS};
 
 /// Most operations admitted at once (each is promised `MAXOPBLOCKS` log slots).
@@ -125,7 +125,7 @@ pub fn recover(sb: &SuperBlock) {
             for &home in &header.blocks[..n] {
                 assert!(home >= sb.inodestart && home < sb.size, "fs: corrupt log header (block {})", home);
             }
-            install(&header.blocks[..n], area.bytes());
+            drop(start_install(&header.blocks[..n], area, 0).wait());
             crate::println!("fs: recovered {} logged blocks", n);
         }
     }
@@ -244,6 +244,11 @@ fn commit() {
     if n == 0 {
         return;
     }
+    // The previous group's installs complete before its log blocks are overwritten.
+    let mut installing = INSTALLING.lock();
+    if let Some(previous) = installing.take() {
+        previous.finish();
+    }
     // Block 0 is the header; blocks 1..=n are the group's blocks as cached (pinned).
     let mut area = BlockBuf::zeroed(n + 1);
     let bytes = area.bytes_mut();
@@ -255,17 +260,18 @@ fn commit() {
     // The commit point: header and log blocks complete on the disk.
     virtio_blk::write_all_lent(&[(start, area.bytes())]);
     balloc::group_committed();
-    install(&header.blocks[..n], &area.bytes()[BSIZE..]);
-    for &home in &header.blocks[..n] {
-        bio::unpin(&bio::read(home));
-    }
+    // The installs run on while the operations go on; the pins keep the homes cached (a
+    // later group logging one of them pins it again) until `finish`.
+    let writes = start_install(&header.blocks[..n], area, 1);
+    *installing = Some(Installing { writes, homes: header.blocks, n });
+    drop(installing);
     LOG.lock().header.n = 0;
 }
 
-/// Writes log block `i` of `log` to its home `homes[i]`, for every `i`, with every request
-/// in flight at once (one per run of blocks consecutive both at home and in the log), and
-/// waits for them all.
-fn install(homes: &[u32], log: &[u8]) {
+/// Starts writing log block `i` to its home `homes[i]`, for every `i`: block `skip + i` of
+/// `area`. Every request is in flight at once (one per run of blocks consecutive both at
+/// home and in the log); the returned writes keep `area` until they complete.
+fn start_install(homes: &[u32], area: BlockBuf, skip: usize) -> BlockWrites {
     let n = homes.len();
     let mut order = [0usize; LOGBLOCKS];
     for (i, slot) in order[..n].iter_mut().enumerate() {
@@ -273,7 +279,7 @@ fn install(homes: &[u32], log: &[u8]) {
     }
     let order = &mut order[..n];
     order.sort_unstable_by_key(|&i| homes[i]);
-    let mut writes: [(u32, &[u8]); LOGBLOCKS] = [(0, &[]); LOGBLOCKS];
+    let mut writes = [(0u32, 0usize, 0usize); LOGBLOCKS];
     let mut count = 0;
     let mut k = 0;
     while k < n {
@@ -283,9 +289,43 @@ fn install(homes: &[u32], log: &[u8]) {
         {
             run += 1;
         }
-        writes[count] = (homes[first], &log[first * BSIZE..(first + run) * BSIZE]);
+        writes[count] = (homes[first], skip + first, run);
         count += 1;
         k += run;
     }
-    virtio_blk::write_all_lent(&writes[..count]);
+    BlockWrites::start(area, &writes[..count])
+}
+
+/// The installs of the last committed group, still in flight, and its homes (pinned in the
+/// cache until the installs complete).
+struct Installing {
+    writes: BlockWrites,
+    homes: [u32; LOGBLOCKS],
+    n: usize,
+}
+
+impl Installing {
+    /// Waits for the installs, then lets the cache drop the blocks.
+    fn finish(self) {
+        drop(self.writes.wait());
+        for &home in &self.homes[..self.n] {
+            bio::unpin(home);
+        }
+    }
+}
+
+/// The group whose installs may still be in flight. Its sleep lock is held by a commit from
+/// before it waits for the previous group's installs until it has stored its own, and by
+/// [`flush`]: so no one writes the log area before the installs of the group it holds are
+/// complete, and `flush` never misses a group being committed.
+static INSTALLING: SleepLock<Option<Installing>> = SleepLock::new("log installs", None);
+
+/// Waits until the last committed group is installed (its home blocks hold it). For a clean
+/// shutdown: the log's contents are durable either way, but the image is then clean without
+/// a replay. Must be called from a process, outside any transaction.
+pub fn flush() {
+    let mut installing = INSTALLING.lock();
+    if let Some(i) = installing.take() {
+        i.finish();
+    }
 }
