@@ -135,8 +135,7 @@ impl InodeGuard<'_> {
         let mut done = 0;
         let mut failure = None;
         let before = self.write_snapshot();
-        let mut in_flight = Vec::new();
-        let mut written = Vec::new();
+        let mut in_flight = InFlight::new();
         // Whether the operation is known to have a log slot left for the inode's update,
         // with nothing logged since it was checked (blocks already allocated log nothing).
         let mut room_for_inode = false;
@@ -205,9 +204,8 @@ impl InodeGuard<'_> {
             };
             page::write(pa, at, &src[done..done + covered]);
             let first_in_page = first_bn - index * BLOCKS_PER_PAGE;
-            start_writes(pa, first_in_page, &disk[..mapped], &mut in_flight);
             // The frame reference is kept until its writes complete.
-            written.push(pa);
+            in_flight.add_page(pa, first_in_page, &disk[..mapped]);
             done += covered;
             if (pos + covered) as u64 > self.size() {
                 self.set_size((pos + covered) as u64);
@@ -218,10 +216,7 @@ impl InodeGuard<'_> {
         }
         // The data is on the disk before the transaction can commit (and before `write`
         // returns): every block of every page was in flight at once.
-        virtio_blk::wait_all(in_flight);
-        for pa in written {
-            frame::free(pa);
-        }
+        in_flight.wait();
         // Even a failed write may have allocated blocks: record them. An overwrite inside the
         // file changes nothing in the inode, so it logs nothing at all.
         if self.write_snapshot() != before {
@@ -339,20 +334,74 @@ fn leaf_of(bn: usize) -> Option<(usize, usize, [usize; 2])> {
 /// one request per run of consecutive disk blocks, and waits for them.
 fn write_blocks(pa: PhysAddr, first: usize, disk: &[u32]) {
     let mut tickets = Vec::new();
-    start_writes(pa, first, disk, &mut tickets);
+    start_writes(pa, first, disk, |t| tickets.push(t));
     virtio_blk::wait_all(tickets);
 }
 
-/// Starts the writes of `write_blocks` without waiting, adding their tickets to `out`. The
+/// Starts the writes of `write_blocks` without waiting, handing their tickets to `out`. The
 /// caller holds a reference to `pa` until it has waited for them.
-fn start_writes(pa: PhysAddr, first: usize, disk: &[u32], out: &mut Vec<virtio_blk::Ticket>) {
+fn start_writes(pa: PhysAddr, first: usize, disk: &[u32], mut out: impl FnMut(virtio_blk::Ticket)) {
     let mut k = 0;
     while k < disk.len() {
         let mut run = 1;
         while k + run < disk.len() && disk[k + run] == disk[k] + run as u32 {
             run += 1;
         }
-        out.push(virtio_blk::start_write_frame(disk[k], pa, (first + k) * BSIZE, run));
+        out(virtio_blk::start_write_frame(disk[k], pa, (first + k) * BSIZE, run));
         k += run;
+    }
+}
+
+/// Requests in flight an [`InFlight`] holds at most (a page takes one per run of
+/// consecutive blocks: one when its blocks are contiguous, at most `BLOCKS_PER_PAGE`).
+const MAX_TICKETS: usize = 32;
+/// Pages an [`InFlight`] holds at most.
+const MAX_PAGES: usize = 17;
+
+/// The data writes of one `write_file`, started and not yet waited for, with the frame
+/// reference of each page they read, kept inline (no allocation per call: a `write` of one
+/// page used to allocate and free two vectors). When full, it waits for what is in flight
+/// before taking more, which only makes some data durable sooner.
+struct InFlight {
+    tickets: [Option<virtio_blk::Ticket>; MAX_TICKETS],
+    ntickets: usize,
+    pages: [Option<PhysAddr>; MAX_PAGES],
+    npages: usize,
+}
+
+impl InFlight {
+    fn new() -> InFlight {
+        InFlight { tickets: [const { None }; MAX_TICKETS], ntickets: 0, pages: [None; MAX_PAGES], npages: 0 }
+    }
+
+    /// Starts writing the disk blocks `disk[k]` from block `first + k` of page `pa`, whose
+    /// frame reference this takes over (dropped once the writes complete).
+    fn add_page(&mut self, pa: PhysAddr, first: usize, disk: &[u32]) {
+        if self.ntickets + disk.len() > MAX_TICKETS || self.npages == MAX_PAGES {
+            self.wait();
+        }
+        let (tickets, n) = (&mut self.tickets, &mut self.ntickets);
+        start_writes(pa, first, disk, |t| {
+            tickets[*n] = Some(t);
+            *n += 1;
+        });
+        self.pages[self.npages] = Some(pa);
+        self.npages += 1;
+    }
+
+    /// Waits for every write started, then drops the pages' frame references.
+    fn wait(&mut self) {
+        virtio_blk::wait_all(self.tickets[..self.ntickets].iter_mut().filter_map(Option::take));
+        self.ntickets = 0;
+        for pa in self.pages[..self.npages].iter_mut().filter_map(Option::take) {
+            frame::free(pa);
+        }
+        self.npages = 0;
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.wait();
     }
 }
