@@ -22,7 +22,8 @@ use crate::proc;
 use crate::sync::{SleepLock, SleepLockGuard, SpinLock};
 use fsformat::BSIZE;
 
-/// Number of buffers. The log may pin up to `LOGBLOCKS` (30) of them; the rest serve reads
+/// Number of buffers. The log may pin up to `2 * LOGBLOCKS` (60) of them (a group being
+/// filled and the last one, until its installs complete); the rest serve reads
 /// and the few buffers each running operation holds at once.
 pub const NBUF: usize = 128;
 

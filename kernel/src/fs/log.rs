@@ -15,21 +15,27 @@
 //!    old, some new), which recovery ignores: the group did not commit, and no operation of
 //!    it had returned.
 //! 2. The blocks are written to their homes from that same buffer (one request per run of
-//!    consecutive homes, all in flight at once), and the commit waits for them all. The
-//!    buffers stay pinned in the cache until then, so no one reads a home block from the
-//!    disk before its new contents are there.
-//! 3. The header is **not cleared**. It keeps naming the last group, already installed;
-//!    replaying it again would write the same contents to the same homes, which is harmless:
-//!    a home block changes after its group only through a later group (whose commit replaces
-//!    the header) or, as file data written in place, after a later group freed and
-//!    reallocated it (again a later commit). The next group overwrites the log area only
-//!    after this group's installs are complete, so an old header never meets a log area
-//!    that holds anything but its own blocks or a newer group's, which its checksum rejects.
+//!    consecutive homes, all in flight at once), and the commit returns **without waiting**
+//!    for them: the next commit waits for them before it overwrites the log area (the
+//!    [`INSTALLING`] sleep lock spans a commit), and so does a clean shutdown ([`flush`]).
+//!    The homes stay pinned in the cache until the installs are complete (a later group that
+//!    logs one pins it again), so no one reads a home block from the disk before its new
+//!    contents are there, and the installs write the committed bytes even if a later group
+//!    changes the cached block meanwhile.
+//! 3. The header is **not cleared**. It keeps naming the last group, installed or being
+//!    installed; replaying it again writes the same contents to the same homes, which is
+//!    harmless: a home block changes after its group only through a later group (whose
+//!    commit replaces the header) or, as file data written in place, after a later group
+//!    freed and reallocated it (again a later commit). Since a group's installs complete
+//!    before the next commit request starts, at most the last committed group is not
+//!    installed, and the header names it; an old header never meets a log area holding
+//!    anything but its own blocks or a newer group's, which its checksum rejects.
 //!
-//! Each commit therefore costs two waits (log and header together, then the installs)
-//! instead of four (log, header, installs, clearing the header). File data is written in
-//! place before the operation that makes it reachable ends (ordered data, `filedata`), so
-//! before its group commits. Recovery installs a committed group and writes an empty header.
+//! So an operation that logs waits for one request at its commit (header and log together),
+//! where it used to wait for four (log, header, installs, clearing the header). File data is
+//! written in place before the operation that makes it reachable ends (ordered data,
+//! `filedata`), so before its group commits. Recovery installs a committed group and writes
+//! an empty header.
 //!
 //! `begin_op` admits an operation only if the log can hold `MAXOPBLOCKS` more blocks for it,
 //! so each operation must add at most `MAXOPBLOCKS` distinct blocks to the group. The log
