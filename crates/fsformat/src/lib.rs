@@ -266,7 +266,9 @@ pub fn root_first_block(root: usize) -> usize {
 
 /// File blocks below one indirect block `depth` levels above the data (256^depth).
 pub fn subtree_blocks(depth: usize) -> usize {
-    NINDIRECT.pow(depth as u32)
+    // 256^depth, as a shift: this is on the path of every block lookup.
+    const _: () = assert!(NINDIRECT.is_power_of_two());
+    1 << (NINDIRECT.trailing_zeros() as usize * depth)
 }
 
 /// Maps a file block number to where its address is stored; `None` at or past `MAXFILE`.
@@ -362,16 +364,30 @@ impl Dirent {
     }
 }
 
-/// The log header block: how many blocks the committed transaction holds and their homes.
+/// The log header block: how many blocks the last committed group holds, their homes, and
+/// a checksum of both and of the group's log blocks.
+///
+/// Layout: `n` at byte 0, the `LOGBLOCKS` home block numbers from byte 4, the checksum at
+/// byte [`LOG_CHECKSUM_OFFSET`] (all little-endian). The header is written together with
+/// the log blocks, in one request, and never cleared after the group is installed: it
+/// describes a committed group exactly when `n` is at most `LOGBLOCKS` and the checksum
+/// matches the header and the first `n` log blocks ([`LogHeader::is_committed`]). A write
+/// of header and log torn by a crash (some blocks new, some old) does not match, nor does
+/// an old header over log blocks a newer group has started to overwrite. `n == 0` (a fresh
+/// image, or the log after recovery) names nothing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LogHeader {
     pub n: u32,
     pub blocks: [u32; LOGBLOCKS],
+    pub checksum: u64,
 }
+
+/// Byte offset of the checksum in the log header block.
+pub const LOG_CHECKSUM_OFFSET: usize = 128;
 
 impl Default for LogHeader {
     fn default() -> Self {
-        LogHeader { n: 0, blocks: [0; LOGBLOCKS] }
+        LogHeader { n: 0, blocks: [0; LOGBLOCKS], checksum: 0 }
     }
 }
 
@@ -381,6 +397,7 @@ impl LogHeader {
         for (i, b) in self.blocks.iter().enumerate() {
             put_u32(buf, 4 + i * 4, *b);
         }
+        buf[LOG_CHECKSUM_OFFSET..LOG_CHECKSUM_OFFSET + 8].copy_from_slice(&self.checksum.to_le_bytes());
     }
 
     pub fn decode(buf: &[u8]) -> LogHeader {
@@ -388,7 +405,91 @@ impl LogHeader {
         for (i, b) in h.blocks.iter_mut().enumerate() {
             *b = get_u32(buf, 4 + i * 4);
         }
+        let mut c = [0u8; 8];
+        c.copy_from_slice(&buf[LOG_CHECKSUM_OFFSET..LOG_CHECKSUM_OFFSET + 8]);
+        h.checksum = u64::from_le_bytes(c);
         h
+    }
+
+    /// The checksum of this header's `n` and home blocks together with the contents of its
+    /// `n` log blocks, given as `log`: their bytes read as little-endian 64-bit words, in
+    /// order ([`LOG_WORDS_PER_BLOCK`] per block; words, so that the kernel hashes aligned
+    /// memory at a few instructions a word). `n` must be at most `LOGBLOCKS`.
+    pub fn compute_checksum(&self, log: &[u64]) -> u64 {
+        let n = self.n as usize;
+        let mut h = Checksum::new();
+        h.add(u64::from(self.n));
+        for &b in &self.blocks[..n] {
+            h.add(u64::from(b));
+        }
+        h.add_words(&log[..n * LOG_WORDS_PER_BLOCK]);
+        h.finish()
+    }
+
+    /// Sets the checksum for the log blocks `log` (words of the first `n` blocks of the log
+    /// area, as for [`LogHeader::compute_checksum`]).
+    pub fn seal(&mut self, log: &[u64]) {
+        self.checksum = self.compute_checksum(log);
+    }
+
+    /// Whether this header, read from the disk, commits the log blocks `log` (words of at
+    /// least `n` blocks read from the log area): `n` is in range and not 0, and the checksum
+    /// matches.
+    pub fn is_committed(&self, log: &[u64]) -> bool {
+        let n = self.n as usize;
+        n > 0
+            && n <= LOGBLOCKS
+            && log.len() >= n * LOG_WORDS_PER_BLOCK
+            && self.checksum == self.compute_checksum(log)
+    }
+}
+
+/// 64-bit words per block, as the log's checksum reads them.
+pub const LOG_WORDS_PER_BLOCK: usize = BSIZE / 8;
+
+/// The little-endian 64-bit words of `bytes` (a whole number of words), for
+/// [`LogHeader::compute_checksum`] on a host.
+pub fn words_of(bytes: &[u8]) -> impl Iterator<Item = u64> + '_ {
+    bytes.chunks_exact(8).map(|w| u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]))
+}
+
+/// A 64-bit hash over 64-bit words: FNV-1a's step applied to whole words, in four lanes
+/// (word `i` of a run goes to lane `i % 4`, so the loop does four independent steps at a
+/// time, about 3 instructions a word), folded and mixed at the end. Each step is a bijection
+/// of its lane, so changing any one word always changes the result.
+struct Checksum([u64; 4]);
+
+const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
+
+impl Checksum {
+    fn new() -> Checksum {
+        Checksum([0xcbf2_9ce4_8422_2325; 4])
+    }
+
+    fn add(&mut self, w: u64) {
+        self.0[0] = (self.0[0] ^ w).wrapping_mul(FNV_PRIME);
+    }
+
+    fn add_words(&mut self, words: &[u64]) {
+        let mut quads = words.chunks_exact(4);
+        for q in &mut quads {
+            for (lane, &w) in self.0.iter_mut().zip(q) {
+                *lane = (*lane ^ w).wrapping_mul(FNV_PRIME);
+            }
+        }
+        for &w in quads.remainder() {
+            self.add(w);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        let mut x = self.0[0];
+        for &lane in &self.0[1..] {
+            x = (x.rotate_left(23) ^ lane).wrapping_mul(FNV_PRIME);
+        }
+        x ^= x >> 33;
+        x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        x ^ (x >> 33)
     }
 }
 
@@ -418,7 +519,7 @@ mod tests {
     // Layout facts checked at compile time.
     const _: () = assert!(ADDRS_OFFSET + NADDRS * 4 == DINODE_SIZE);
     const _: () = assert!(MAXFILE_BYTES >= 4 << 30);
-    const _: () = assert!(4 + LOGBLOCKS * 4 <= BSIZE);
+    const _: () = assert!(4 + LOGBLOCKS * 4 <= LOG_CHECKSUM_OFFSET && LOG_CHECKSUM_OFFSET + 8 <= BSIZE);
 
     fn path(root: usize, index: &[usize]) -> Option<BlockPath> {
         let mut p = BlockPath { root, depth: index.len(), index: [0; MAX_DEPTH] };
@@ -495,8 +596,53 @@ mod tests {
         assert!(de.matches(b"README"));
         let mut h = LogHeader { n: 2, ..Default::default() };
         h.blocks[1] = 55;
+        h.checksum = 0x0102_0304_0506_0708;
         h.encode(&mut b);
         assert_eq!(LogHeader::decode(&b), h);
+    }
+
+    #[test]
+    fn a_log_header_commits_exactly_its_own_log_blocks() {
+        let mut bytes = [0u8; 3 * BSIZE];
+        for (i, byte) in bytes.iter_mut().enumerate() {
+            *byte = (i * 7 % 251) as u8;
+        }
+        let mut log = [0u64; 3 * LOG_WORDS_PER_BLOCK];
+        for (w, v) in log.iter_mut().zip(words_of(&bytes)) {
+            *w = v;
+        }
+        assert_eq!(log[1], u64::from_le_bytes(bytes[8..16].try_into().unwrap()));
+        let mut h = LogHeader { n: 2, ..Default::default() };
+        h.blocks[0] = 40;
+        h.blocks[1] = 41;
+        h.seal(&log);
+        assert!(h.is_committed(&log));
+        // Blocks past n are not covered: a longer read of the log area still matches.
+        log[2 * LOG_WORDS_PER_BLOCK] ^= 1;
+        assert!(h.is_committed(&log));
+        // A torn write: one word of one log block is old.
+        let mut torn = log;
+        torn[LOG_WORDS_PER_BLOCK + 64] ^= 0x80;
+        assert!(!h.is_committed(&torn));
+        // The same log blocks under other homes, or another count, are not this commit.
+        let mut other = h;
+        other.blocks[1] = 42;
+        assert!(!other.is_committed(&log));
+        let mut shorter = h;
+        shorter.n = 1;
+        assert!(!shorter.is_committed(&log));
+        // An empty header, a count past the log, or too short a read commit nothing.
+        let mut empty = LogHeader::default();
+        empty.seal(&log);
+        assert!(!empty.is_committed(&log));
+        let mut huge = h;
+        huge.n = LOGBLOCKS as u32 + 1;
+        assert!(!huge.is_committed(&log));
+        assert!(!h.is_committed(&log[..LOG_WORDS_PER_BLOCK]));
+        // The checksum survives encoding.
+        let mut b = [0u8; BSIZE];
+        h.encode(&mut b);
+        assert!(LogHeader::decode(&b).is_committed(&log));
     }
 
     #[test]

@@ -10,8 +10,8 @@
 
 use crate::read::ImageReader;
 use fsformat::{
-    Dirent, DiskInode, LogHeader, BPB, BSIZE, DIRENT_SIZE, MAXFILE_BYTES, ROOTINO, T_DEVICE, T_DIR, T_FILE,
-    T_FREE,
+    Dirent, DiskInode, LogHeader, BPB, BSIZE, DIRENT_SIZE, LOGBLOCKS, MAXFILE_BYTES, ROOTINO, T_DEVICE,
+    T_DIR, T_FILE, T_FREE,
 };
 use std::collections::VecDeque;
 use std::fmt;
@@ -21,7 +21,11 @@ use std::path::Path;
 /// One inconsistency found by [`check_fs`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Problem {
-    /// The log header still names `n` blocks (a clean or recovered file system has none).
+    /// The log holds a group of `n` blocks that needs replaying: its header commits it (the
+    /// checksum matches) and some home block differs from its log copy, or the header names
+    /// more blocks than the log has. A clean or recovered file system has none: its header
+    /// is empty, names a group already installed (the kernel does not clear it after
+    /// installing), or does not match its log blocks (a commit cut short).
     LogNotEmpty(u32),
     /// The root inode is not a directory.
     RootNotDir,
@@ -58,7 +62,9 @@ pub enum Problem {
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Problem::LogNotEmpty(n) => write!(f, "the log header names {n} blocks"),
+            Problem::LogNotEmpty(n) => {
+                write!(f, "the log holds a committed group of {n} blocks, not installed")
+            }
             Problem::RootNotDir => write!(f, "the root inode is not a directory"),
             Problem::BadType { inum, typ } => write!(f, "inode {inum} has unknown type {typ}"),
             Problem::BlockOutOfRange { inum, block } => {
@@ -148,9 +154,9 @@ pub fn check_fs(path: &Path) -> io::Result<Report> {
     let mut img = ImageReader::open(path)?;
     let sb = img.superblock();
     let mut report = Report::default();
-    let header = LogHeader::decode(&img.block(sb.logstart)?[..]);
-    if header.n != 0 {
-        report.problems.push(Problem::LogNotEmpty(header.n));
+    if log_needs_replay(&mut img)? {
+        let n = LogHeader::decode(&img.block(sb.logstart)?[..]).n;
+        report.problems.push(Problem::LogNotEmpty(n));
     }
     let mut inodes = vec![DiskInode::default(); sb.ninodes as usize];
     for inum in 1..sb.ninodes {
@@ -164,6 +170,34 @@ pub fn check_fs(path: &Path) -> io::Result<Report> {
     check_bitmap(&mut img, &owner, &mut report)?;
     check_tree(&mut img, &inodes, &mut report)?;
     Ok(report)
+}
+
+/// Whether the log holds a committed group that is not (wholly) installed, or a header
+/// naming more blocks than the log holds.
+fn log_needs_replay(img: &mut ImageReader) -> io::Result<bool> {
+    let sb = img.superblock();
+    let header = LogHeader::decode(&img.block(sb.logstart)?[..]);
+    let n = header.n as usize;
+    if n == 0 {
+        return Ok(false);
+    }
+    if n > LOGBLOCKS {
+        return Ok(true);
+    }
+    let mut log = vec![0u8; n * BSIZE];
+    for (i, chunk) in log.chunks_exact_mut(BSIZE).enumerate() {
+        chunk.copy_from_slice(&img.block(sb.logstart + 1 + i as u32)?);
+    }
+    let words: Vec<u64> = fsformat::words_of(&log).collect();
+    if !header.is_committed(&words) {
+        return Ok(false);
+    }
+    for (i, &home) in header.blocks[..n].iter().enumerate() {
+        if home >= sb.size || img.block(home)?[..] != log[i * BSIZE..(i + 1) * BSIZE] {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// Records which inode owns each block, checking types, ranges, double use and sizes.

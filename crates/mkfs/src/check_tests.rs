@@ -2,7 +2,7 @@
 //! patching the image file directly, is caught and named.
 
 use super::*;
-use fsformat::{LogHeader, NDIRECT, NINDIRECT, SINGLE_INDIRECT};
+use fsformat::{LogHeader, LOGBLOCKS, NDIRECT, NINDIRECT, SINGLE_INDIRECT};
 use std::fs::OpenOptions;
 use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
@@ -232,15 +232,59 @@ fn a_directory_named_twice_is_caught() {
     assert!(p.contains(&Problem::DirLinkedTwice { dir: EMPTY }), "{p:?}");
 }
 
+/// Writes a header naming `homes` over the log blocks `log` (sealed: a committed group)
+/// into the log area of `img`.
+fn put_log(img: &Img, homes: &[u32], log: &[u8]) -> LogHeader {
+    let mut header = LogHeader { n: homes.len() as u32, ..Default::default() };
+    header.blocks[..homes.len()].copy_from_slice(homes);
+    header.seal(&fsformat::words_of(log).collect::<Vec<_>>());
+    let mut raw = vec![0u8; BSIZE];
+    header.encode(&mut raw);
+    raw.extend_from_slice(log);
+    img.write_at(u64::from(img.sb().logstart) * BSIZE as u64, &raw);
+    header
+}
+
+/// The current contents of block `b` of `img`.
+fn block_of(img: &Img, b: u32) -> Vec<u8> {
+    ImageReader::open(&img.0).unwrap().block(b).unwrap().to_vec()
+}
+
 #[test]
 fn a_log_left_full_is_caught() {
     let img = image();
-    let mut header = LogHeader { n: 1, ..Default::default() };
-    header.blocks[0] = img.sb().inodestart;
-    let mut raw = [0u8; BSIZE];
-    header.encode(&mut raw);
-    img.write_at(u64::from(img.sb().logstart) * BSIZE as u64, &raw);
+    let home = img.sb().inodestart;
+    let mut log = block_of(&img, home);
+    log[100] ^= 0xff;
+    put_log(&img, &[home], &log);
     assert_eq!(img.problems(), vec![Problem::LogNotEmpty(1)]);
+}
+
+#[test]
+fn an_installed_or_uncommitted_log_is_clean() {
+    // The kernel does not clear the header after installing: a committed group whose homes
+    // hold its blocks is clean.
+    let img = image();
+    let homes = [img.sb().inodestart, img.sb().bmapstart];
+    let mut log = block_of(&img, homes[0]);
+    log.extend(block_of(&img, homes[1]));
+    let header = put_log(&img, &homes, &log);
+    assert_eq!(img.problems(), vec![]);
+    // A commit cut short (a log block not matching the checksum) committed nothing, whatever
+    // the homes hold.
+    let mut torn = log.clone();
+    torn[BSIZE + 7] ^= 1;
+    let mut raw = vec![0u8; BSIZE];
+    header.encode(&mut raw);
+    raw.extend_from_slice(&torn);
+    img.write_at(u64::from(img.sb().logstart) * BSIZE as u64, &raw);
+    assert_eq!(img.problems(), vec![]);
+    // A header naming more blocks than the log has is corrupt.
+    let bad = LogHeader { n: LOGBLOCKS as u32 + 1, ..Default::default() };
+    let mut raw = [0u8; BSIZE];
+    bad.encode(&mut raw);
+    img.write_at(u64::from(img.sb().logstart) * BSIZE as u64, &raw);
+    assert_eq!(img.problems(), vec![Problem::LogNotEmpty(LOGBLOCKS as u32 + 1)]);
 }
 
 #[test]

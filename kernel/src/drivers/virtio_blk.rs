@@ -79,8 +79,11 @@ unsafe impl Hal for KernelHal {
 
     unsafe fn share(buffer: NonNull<[u8]>, _dir: BufferDirection) -> DmaAddr {
         // Heap, static and frame buffers are identity-mapped; small buffers may sit on a
-        // (physically contiguous) kernel stack mapped high.
+        // (physically contiguous) kernel stack mapped high, the only ones to translate.
         let va = buffer.as_ptr() as *mut u8 as usize;
+        if crate::mm::kvm::kstack_slot(va).is_none() {
+            return va as DmaAddr;
+        }
         crate::mm::kvm::translate(va).expect("virtio: unmapped buffer").as_usize() as DmaAddr
     }
 
@@ -229,6 +232,11 @@ pub struct Ticket {
     r: NonNull<Request>,
 }
 
+// SAFETY: the request a ticket names is reached only under the disk lock (or by its owner
+// after it is reaped), whichever hart holds the ticket; the log keeps tickets of its
+// installs between commits, possibly waited for by another process.
+unsafe impl Send for Ticket {}
+
 /// Starts a request at block `blockno` with `data`; sleeps (or polls) while the queue is
 /// full (it holds `NSLOT` requests; completed ones leave it when reaped, waited for or not,
 /// so a caller may hold any number of tickets).
@@ -283,17 +291,18 @@ fn start(blockno: u32, write: bool, data: Data) -> Ticket {
     }
 }
 
-/// Starts writing `data` (a whole number of blocks) to the blocks from `blockno`.
-pub fn start_write(blockno: u32, data: Box<[u8]>) -> Ticket {
-    assert!(!data.is_empty() && data.len().is_multiple_of(BSIZE), "virtio: partial block");
-    start(blockno, true, Data::Owned(data))
-}
-
 /// Starts reading the blocks from `blockno` into `buf` (a whole number of blocks), which
 /// [`wait`] gives back.
 pub fn start_read(blockno: u32, buf: Box<[u8]>) -> Ticket {
     assert!(!buf.is_empty() && buf.len().is_multiple_of(BSIZE), "virtio: partial block");
     start(blockno, false, Data::Owned(buf))
+}
+
+/// Starts writing `buf` (a whole number of blocks) to the blocks from `blockno`; the request
+/// owns the buffer until it completes ([`wait`] gives it back).
+pub fn start_write(blockno: u32, buf: Box<[u8]>) -> Ticket {
+    assert!(!buf.is_empty() && buf.len().is_multiple_of(BSIZE), "virtio: partial block");
+    start(blockno, true, Data::Owned(buf))
 }
 
 /// Starts writing `count` blocks from `blockno`, taking their bytes from frame `pa` at byte
@@ -370,6 +379,93 @@ fn sync_lent(blockno: u32, write: bool, buf: *mut u8, len: usize) {
     // request completed.
     let t = start(blockno, write, Data::Lent { ptr: buf, len });
     wait(t);
+}
+
+/// 64-bit words per block.
+const WORDS_PER_BLOCK: usize = BSIZE / 8;
+
+/// Whole blocks of memory aligned for 64-bit words: bytes for the disk, words for code that
+/// hashes them (the log's checksum reads aligned words at a few instructions each, where
+/// bytes of unknown alignment cost several times more).
+pub struct BlockBuf(Box<[u64]>);
+
+impl BlockBuf {
+    /// `blocks` blocks of zeros.
+    pub fn zeroed(blocks: usize) -> BlockBuf {
+        BlockBuf(alloc::vec![0u64; blocks * WORDS_PER_BLOCK].into_boxed_slice())
+    }
+
+    pub fn bytes(&self) -> &[u8] {
+        // SAFETY: the words are initialized memory of `8 * len` bytes, which u8 (alignment 1,
+        // every value valid) may view; the borrow of `self` keeps them alive and unchanged.
+        unsafe { core::slice::from_raw_parts(self.0.as_ptr() as *const u8, self.0.len() * 8) }
+    }
+
+    pub fn bytes_mut(&mut self) -> &mut [u8] {
+        // SAFETY: as in `bytes`; the mutable borrow of `self` makes this the only view, and
+        // every byte pattern is a valid u64.
+        unsafe { core::slice::from_raw_parts_mut(self.0.as_mut_ptr() as *mut u8, self.0.len() * 8) }
+    }
+
+    /// The blocks as native (little-endian) 64-bit words.
+    pub fn words(&self) -> &[u64] {
+        &self.0
+    }
+}
+
+/// Writes each `(blockno, bytes)` of `writes` (whole blocks from `blockno` on), every
+/// request in flight at once, and returns when all are complete. The bytes are lent to the
+/// device meanwhile (no copy).
+///
+/// # Panics
+/// On a device error.
+pub fn write_all_lent(writes: &[(u32, &[u8])]) {
+    let mut tickets = Vec::new();
+    for &(blockno, bytes) in writes {
+        // The device only reads the bytes, which this call borrows until every request
+        // has completed.
+        tickets.push(start_write_lent(blockno, bytes.as_ptr(), bytes.len()));
+    }
+    wait_all(tickets);
+}
+
+/// Writes of whole blocks from a [`BlockBuf`], started and not yet waited for: the buffer
+/// stays with them until they have completed ([`BlockWrites::wait`], or dropping them).
+pub struct BlockWrites {
+    // Declared first, so dropped (waited for) before the buffer they read.
+    tickets: Vec<Ticket>,
+    buf: BlockBuf,
+}
+
+impl BlockWrites {
+    /// Starts, for each `(blockno, first, count)` of `writes`, the write of blocks
+    /// `first .. first + count` of `buf` to the blocks from `blockno` on; all are in flight
+    /// at once.
+    pub fn start(buf: BlockBuf, writes: &[(u32, usize, usize)]) -> BlockWrites {
+        let mut tickets = Vec::with_capacity(writes.len());
+        for &(blockno, first, count) in writes {
+            let bytes = &buf.bytes()[first * BSIZE..(first + count) * BSIZE];
+            // The buffer's heap block does not move when `buf` does, and it is dropped only
+            // after the tickets (field order, and `wait`).
+            tickets.push(start_write_lent(blockno, bytes.as_ptr(), bytes.len()));
+        }
+        BlockWrites { tickets, buf }
+    }
+
+    /// Waits for every write; returns the buffer.
+    pub fn wait(self) -> BlockBuf {
+        let BlockWrites { tickets, buf } = self;
+        wait_all(tickets);
+        buf
+    }
+}
+
+/// Starts writing the `len` bytes at `ptr` (whole blocks) to the blocks from `blockno`; the
+/// caller keeps them alive and unchanged until it has waited for the ticket.
+fn start_write_lent(blockno: u32, ptr: *const u8, len: usize) -> Ticket {
+    assert!(len > 0 && len.is_multiple_of(BSIZE), "virtio: partial block");
+    // The device only reads the bytes.
+    start(blockno, true, Data::Lent { ptr: ptr as *mut u8, len })
 }
 
 /// Disk size in BSIZE blocks.

@@ -23,6 +23,7 @@ use crate::sync::SpinLock;
 use abi::Errno;
 use alloc::boxed::Box;
 use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use fsformat::{bitmap_find_clear, indirect_get, BPB, BSIZE, MAXOPBLOCKS, NINDIRECT};
 
 /// A detached piece of a file's block tree, waiting to be freed: `block`, `depth` levels of
@@ -40,12 +41,28 @@ static PENDING: SpinLock<Vec<Detached>> = SpinLock::new("pending-free", Vec::new
 /// free touched them: (block number, contents). Emptied when the group commits.
 static COMMITTED: SpinLock<Vec<(u32, Box<[u8; BSIZE]>)>> = SpinLock::new("balloc-committed", Vec::new());
 /// Where the next bitmap search starts (a hint; correctness never depends on it).
-static NEXT_HINT: SpinLock<u32> = SpinLock::new("balloc-hint", 0);
+static NEXT_HINT: AtomicU32 = AtomicU32::new(0);
+
+/// The data area `[first, end)` as `first << 32 | end`, once known (0 before): every
+/// block address read from the disk is checked against it, so it is kept where reading it
+/// takes no lock (the superblock never changes once mounted).
+static DATA_AREA: AtomicU64 = AtomicU64::new(0);
+
+/// The data area `[first, end)` (`first >= end` on an image with no data blocks).
+fn data_area() -> (u32, u32) {
+    let mut area = DATA_AREA.load(Ordering::Relaxed);
+    if area == 0 {
+        let s = sb();
+        area = u64::from(s.data_start()) << 32 | u64::from(s.size);
+        DATA_AREA.store(area, Ordering::Relaxed);
+    }
+    ((area >> 32) as u32, area as u32)
+}
 
 /// Whether `b` may be a data block of a file (not metadata, not past the image).
 pub fn is_data_block(b: u32) -> bool {
-    let s = sb();
-    b >= s.data_start() && b < s.size
+    let (first, end) = data_area();
+    b >= first && b < end
 }
 
 /// Allocates a zeroed block (an indirect block, a directory block). Must run inside a
@@ -62,29 +79,28 @@ pub fn alloc() -> Result<u32, Errno> {
 /// in place from a cache page before the transaction commits (ordered data, `filedata`).
 /// Must run inside a transaction; logs one bitmap block.
 pub fn alloc_data() -> Result<u32, Errno> {
-    let s = sb();
-    let (first, end) = (s.data_start(), s.size);
+    let (first, end) = data_area();
     if first >= end {
         return Err(Errno::NoSpc);
     }
-    let hint = (*NEXT_HINT.lock()).clamp(first, end - 1);
+    let hint = NEXT_HINT.load(Ordering::Relaxed).clamp(first, end - 1);
     let b = match find_and_set(hint, end) {
         Some(b) => b,
         None => find_and_set(first, hint).ok_or(Errno::NoSpc)?,
     };
-    *NEXT_HINT.lock() = b + 1;
+    NEXT_HINT.store(b + 1, Ordering::Relaxed);
     Ok(b)
 }
 
 /// Finds a block in `[from, to)` that is free and whose free has committed, marks it used
 /// (logged) and returns it.
 fn find_and_set(from: u32, to: u32) -> Option<u32> {
-    let s = sb();
+    let bmapstart = sb().bmapstart;
     let mut b = from;
     while b < to {
         let base = b / BPB as u32 * BPB as u32;
         let block_end = base.saturating_add(BPB as u32).min(to);
-        let mapno = s.bitmap_block(b);
+        let mapno = bmapstart + b / BPB as u32;
         let mut map = bio::read(mapno);
         let found = {
             let committed = COMMITTED.lock();

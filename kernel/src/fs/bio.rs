@@ -8,8 +8,12 @@
 //! of the log, inodes or the on-disk layout, and never writes a block to disk (only the log
 //! does, when it commits: it copies pinned buffers into its own requests).
 //!
-//! Locking: `CACHE` (spinlock) guards which block each slot holds, its reference count and its
-//! age; a slot's contents are guarded by its sleep lock in `DATA`. Whoever holds a reference
+//! A cached block is found through a hash of its number (chains of slots, `Cache::heads`),
+//! so a hit looks at a slot or two instead of all `NBUF`; only a miss scans every slot, for
+//! the least recently released one.
+//!
+//! Locking: `CACHE` (spinlock) guards which block each slot holds, its reference count, its
+//! age and the hash chains; a slot's contents are guarded by its sleep lock in `DATA`. Whoever holds a reference
 //! may take the sleep lock; a slot is only reassigned while its count is zero, so the
 //! `holds` tag inside the data always tells whether the contents are those of the slot's block.
 
@@ -18,7 +22,8 @@ use crate::proc;
 use crate::sync::{SleepLock, SleepLockGuard, SpinLock};
 use fsformat::BSIZE;
 
-/// Number of buffers. The log may pin up to `LOGBLOCKS` (30) of them; the rest serve reads
+/// Number of buffers. The log may pin up to `2 * LOGBLOCKS` (60) of them (a group being
+/// filled and the last one, until its installs complete); the rest serve reads
 /// and the few buffers each running operation holds at once.
 pub const NBUF: usize = 128;
 
@@ -32,10 +37,25 @@ struct Slot {
     cached: bool,
     /// Release time, for least-recently-used replacement.
     last_use: u64,
+    /// The next slot in this slot's hash chain (`NONE`: the last), while `cached`.
+    next: u8,
+}
+
+/// Hash chains: a power of two, so consecutive block numbers spread over every chain.
+const NHASH: usize = 64;
+/// No slot (the end of a chain).
+const NONE: u8 = u8::MAX;
+const _: () = assert!(NBUF < NONE as usize, "slot numbers must fit in a u8 below NONE");
+
+/// The hash chain of `blockno`.
+fn bucket(blockno: u32) -> usize {
+    blockno as usize % NHASH
 }
 
 struct Cache {
     slots: [Slot; NBUF],
+    /// The first slot of each hash chain; every cached slot is on the chain of its block.
+    heads: [u8; NHASH],
     clock: u64,
     /// Processes sleeping in `get_slot` for a free slot (a release wakes only when some do).
     waiting: u32,
@@ -50,7 +70,12 @@ struct BufData {
 
 static CACHE: SpinLock<Cache> = SpinLock::new(
     "bcache",
-    Cache { slots: [Slot { blockno: 0, refcnt: 0, cached: false, last_use: 0 }; NBUF], clock: 0, waiting: 0 },
+    Cache {
+        slots: [Slot { blockno: 0, refcnt: 0, cached: false, last_use: 0, next: NONE }; NBUF],
+        heads: [NONE; NHASH],
+        clock: 0,
+        waiting: 0,
+    },
 );
 
 static DATA: [SleepLock<BufData>; NBUF] =
@@ -119,12 +144,53 @@ fn release(slot: usize) {
     }
 }
 
+impl Cache {
+    /// The slot caching `blockno`, if any.
+    fn find(&self, blockno: u32) -> Option<usize> {
+        let mut i = self.heads[bucket(blockno)];
+        while i != NONE {
+            let s = &self.slots[i as usize];
+            if s.blockno == blockno {
+                return Some(i as usize);
+            }
+            i = s.next;
+        }
+        None
+    }
+
+    /// Takes cached slot `i` off its hash chain.
+    fn unlink(&mut self, i: usize) {
+        let next = self.slots[i].next;
+        let head = &mut self.heads[bucket(self.slots[i].blockno)];
+        if *head as usize == i {
+            *head = next;
+            return;
+        }
+        let mut j = *head;
+        while self.slots[j as usize].next as usize != i {
+            j = self.slots[j as usize].next;
+            assert!(j != NONE, "bio: slot missing from its hash chain");
+        }
+        self.slots[j as usize].next = next;
+    }
+
+    /// Gives unreferenced slot `i` to `blockno`, with one reference.
+    fn assign(&mut self, i: usize, blockno: u32) {
+        if self.slots[i].cached {
+            self.unlink(i);
+        }
+        let head = &mut self.heads[bucket(blockno)];
+        self.slots[i] = Slot { blockno, refcnt: 1, cached: true, last_use: 0, next: *head };
+        *head = i as u8;
+    }
+}
+
 /// Finds the slot caching `blockno`, or assigns the least recently used free slot to it, and
 /// takes a reference. Sleeps while every slot is referenced.
 fn get_slot(blockno: u32) -> usize {
     let mut c = CACHE.lock();
     loop {
-        if let Some(i) = c.slots.iter().position(|s| s.cached && s.blockno == blockno) {
+        if let Some(i) = c.find(blockno) {
             c.slots[i].refcnt += 1;
             return i;
         }
@@ -136,7 +202,7 @@ fn get_slot(blockno: u32) -> usize {
             .min_by_key(|(_, s)| (s.cached, s.last_use))
             .map(|(i, _)| i);
         if let Some(i) = victim {
-            c.slots[i] = Slot { blockno, refcnt: 1, cached: true, last_use: 0 };
+            c.assign(i, blockno);
             return i;
         }
         // Counted under the lock the releaser reads it under: no wakeup is lost.
@@ -172,7 +238,12 @@ pub fn pin(b: &Buf) {
     CACHE.lock().slots[b.slot].refcnt += 1;
 }
 
-/// Undoes one `pin` of `b`'s block.
-pub fn unpin(b: &Buf) {
-    release(b.slot);
+/// Undoes one `pin` of block `blockno` (which a pin keeps cached, so it is found without
+/// reading or locking the buffer).
+///
+/// # Panics
+/// If the block is not cached (it was not pinned: a kernel bug).
+pub fn unpin(blockno: u32) {
+    let slot = CACHE.lock().find(blockno).expect("bio: unpinning a block that is not cached");
+    release(slot);
 }

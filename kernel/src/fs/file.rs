@@ -18,10 +18,11 @@ use super::{log, pipe};
 use crate::drivers::console;
 use crate::mm::uaccess;
 use crate::mm::PGSIZE;
-use crate::sync::SleepLock;
+use crate::sync::{SleepLock, SpinLock};
 use abi::{Errno, Stat, CONSOLE_MAJOR};
+use alloc::boxed::Box;
 use alloc::vec::Vec;
-use core::ops::Deref;
+use core::ops::{Deref, DerefMut};
 use fsformat::{BSIZE, T_DEVICE, T_FILE};
 
 /// An open file.
@@ -255,15 +256,72 @@ fn read_meta(mut g: crate::fs::InodeGuard<'_>, off: u64, dst: usize, n: usize) -
 /// pages instead of 4, which writes a big file about 1.8 times as fast as 16 KiB did).
 const WRITE_CHUNK: usize = 16 * PGSIZE;
 
+/// How many [`WriteBuffer`]s of `WRITE_CHUNK` bytes are kept for reuse.
+const SPARE_BUFFERS: usize = 4;
+
+/// Write buffers no `write` is using, kept so that the next one neither allocates nor zeroes
+/// (together that cost more than copying a page in).
+static SPARE: SpinLock<[Option<Box<[u8]>>; SPARE_BUFFERS]> =
+    SpinLock::new("write buffers", [const { None }; SPARE_BUFFERS]);
+
+/// A kernel buffer for the user bytes of a `write`: a spare one of `WRITE_CHUNK` bytes if
+/// there is one, else a new one. Its bytes are stale (another write's): a writer uses only
+/// what it copied in. Dropping it keeps it as a spare, when it has the full size and there
+/// is room.
+struct WriteBuffer(Option<Box<[u8]>>);
+
+impl WriteBuffer {
+    /// A buffer of at least `len` bytes (at most `WRITE_CHUNK`); NoMem when the heap has
+    /// neither a spare nor room for a new one.
+    fn take(len: usize) -> Result<WriteBuffer, Errno> {
+        let spare = SPARE.lock().iter_mut().find_map(Option::take);
+        if let Some(b) = spare {
+            return Ok(WriteBuffer(Some(b)));
+        }
+        // A full-size buffer can be kept afterwards; a small one when that does not fit.
+        for size in [WRITE_CHUNK, len] {
+            let mut v = Vec::new();
+            if v.try_reserve_exact(size).is_err() {
+                continue;
+            }
+            v.resize(size, 0);
+            return Ok(WriteBuffer(Some(v.into_boxed_slice())));
+        }
+        Err(Errno::NoMem)
+    }
+}
+
+impl Deref for WriteBuffer {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        self.0.as_deref().unwrap_or(&[])
+    }
+}
+
+impl DerefMut for WriteBuffer {
+    fn deref_mut(&mut self) -> &mut [u8] {
+        self.0.as_deref_mut().unwrap_or(&mut [])
+    }
+}
+
+impl Drop for WriteBuffer {
+    fn drop(&mut self) {
+        let Some(b) = self.0.take().filter(|b| b.len() == WRITE_CHUNK) else { return };
+        let mut spare = SPARE.lock();
+        if let Some(slot) = spare.iter_mut().find(|s| s.is_none()) {
+            *slot = Some(b);
+            return;
+        }
+        drop(spare);
+        drop(b);
+    }
+}
+
 /// Writes through a kernel buffer, in as many transactions as the log's per-operation share
 /// requires (`InodeGuard::write` stops when the share runs out).
 fn write_inode(ip: &Inode, off: &SleepLock<u64>, src: usize, n: usize) -> Result<usize, Errno> {
     let mut off = off.lock();
-    let mut kbuf = Vec::new();
-    if kbuf.try_reserve_exact(n.min(WRITE_CHUNK)).is_err() {
-        return Err(Errno::NoMem);
-    }
-    kbuf.resize(n.min(WRITE_CHUNK), 0);
+    let mut kbuf = WriteBuffer::take(n.min(WRITE_CHUNK))?;
     // kbuf[next..end] holds user bytes copied in but not yet written.
     let (mut next, mut end) = (0, 0);
     let mut done = 0;

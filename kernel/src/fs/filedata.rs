@@ -150,8 +150,10 @@ impl InodeGuard<'_> {
         let mut done = 0;
         let mut failure = None;
         let before = self.write_snapshot();
-        let mut in_flight = Vec::new();
-        let mut written = Vec::new();
+        let mut in_flight = InFlight::new();
+        // Whether the operation is known to have a log slot left for the inode's update,
+        // with nothing logged since it was checked (blocks already allocated log nothing).
+        let mut room_for_inode = false;
         while done < n {
             let pos = off as usize + done;
             let (index, at) = (pos / PGSIZE, pos % PGSIZE);
@@ -161,13 +163,40 @@ impl InodeGuard<'_> {
             let last_bn = (pos + want - 1) / BSIZE;
             let mut disk = [0u32; BLOCKS_PER_PAGE];
             let mut mapped = 0;
-            for bn in first_bn..=last_bn {
+            // The blocks already allocated, looked up together (0: one to allocate).
+            let mut found = [0u32; BLOCKS_PER_PAGE];
+            if let Err(e) = self.lookup_blocks(first_bn, &mut found[..=last_bn - first_bn]) {
+                failure = Some(e);
+                break;
+            }
+            for (bn, &existing) in (first_bn..=last_bn).zip(&found) {
                 let first_of_op = done == 0 && mapped == 0;
+                // A block already allocated (an overwrite) needs no allocation and logs
+                // nothing; like every block, it needs the slot of the inode's update.
+                if existing != 0 {
+                    if !first_of_op && !room_for_inode {
+                        if log::op_room() == 0 {
+                            break;
+                        }
+                        room_for_inode = true;
+                    }
+                    disk[mapped] = existing;
+                    mapped += 1;
+                    continue;
+                }
                 // `write_cost` counts the data block itself, which is not logged here: that slot
-                // is the inode update's.
-                if !first_of_op && self.write_cost(bn).map_or(true, |c| c > log::op_room()) {
+                // is the inode update's. In a leaf table that exists it is the entry, the block
+                // and its bitmap block (`write_cost`'s answer, without its walk). The block
+                // mapped just before this one, if any, went through this block's leaf when
+                // they share it, so the leaf exists.
+                let cost = match leaf_of(bn) {
+                    Some(l) if mapped > 0 && l.1 > 0 && leaf_of(bn - 1) == Some(l) => Ok(3),
+                    _ => self.write_cost(bn),
+                };
+                if !first_of_op && cost.map_or(true, |c| c > log::op_room()) {
                     break;
                 }
+                room_for_inode = false;
                 match self.map_data_block(bn) {
                     Ok(b) => disk[mapped] = b,
                     Err(e) => {
@@ -190,9 +219,8 @@ impl InodeGuard<'_> {
             };
             page::write(pa, at, &src[done..done + covered]);
             let first_in_page = first_bn - index * BLOCKS_PER_PAGE;
-            start_writes(pa, first_in_page, &disk[..mapped], &mut in_flight);
             // The frame reference is kept until its writes complete.
-            written.push(pa);
+            in_flight.add_page(pa, first_in_page, &disk[..mapped]);
             done += covered;
             if (pos + covered) as u64 > self.size() {
                 self.set_size((pos + covered) as u64);
@@ -203,10 +231,7 @@ impl InodeGuard<'_> {
         }
         // The data is on the disk before the transaction can commit (and before `write`
         // returns): every block of every page was in flight at once.
-        virtio_blk::wait_all(in_flight);
-        for pa in written {
-            frame::free(pa);
-        }
+        in_flight.wait();
         // Even a failed write may have allocated blocks: record them. An overwrite inside the
         // file changes nothing in the inode, so it logs nothing at all.
         if self.write_snapshot() != before {
@@ -435,24 +460,88 @@ impl Inode {
     }
 }
 
+/// The leaf table holding the address of file block `bn`, as (root slot, depth, the entries
+/// above it): equal for two blocks exactly when one table holds both (depth 0: the inode).
+fn leaf_of(bn: usize) -> Option<(usize, usize, [usize; 2])> {
+    let path = fsformat::block_path(bn)?;
+    let upper = path.indices().split_last().map_or(&[][..], |(_, upper)| upper);
+    let mut key = [0; 2];
+    key[..upper.len()].copy_from_slice(upper);
+    Some((path.root, path.depth, key))
+}
+
 /// Writes the disk blocks `disk[k]` from the page `pa`, block `first + k` of the page each,
 /// one request per run of consecutive disk blocks, and waits for them.
 fn write_blocks(pa: PhysAddr, first: usize, disk: &[u32]) {
     let mut tickets = Vec::new();
-    start_writes(pa, first, disk, &mut tickets);
+    start_writes(pa, first, disk, |t| tickets.push(t));
     virtio_blk::wait_all(tickets);
 }
 
-/// Starts the writes of `write_blocks` without waiting, adding their tickets to `out`. The
+/// Starts the writes of `write_blocks` without waiting, handing their tickets to `out`. The
 /// caller holds a reference to `pa` until it has waited for them.
-fn start_writes(pa: PhysAddr, first: usize, disk: &[u32], out: &mut Vec<virtio_blk::Ticket>) {
+fn start_writes(pa: PhysAddr, first: usize, disk: &[u32], mut out: impl FnMut(virtio_blk::Ticket)) {
     let mut k = 0;
     while k < disk.len() {
         let mut run = 1;
         while k + run < disk.len() && disk[k + run] == disk[k] + run as u32 {
             run += 1;
         }
-        out.push(virtio_blk::start_write_frame(disk[k], pa, (first + k) * BSIZE, run));
+        out(virtio_blk::start_write_frame(disk[k], pa, (first + k) * BSIZE, run));
         k += run;
+    }
+}
+
+/// Requests in flight an [`InFlight`] holds at most (a page takes one per run of
+/// consecutive blocks: one when its blocks are contiguous, at most `BLOCKS_PER_PAGE`).
+const MAX_TICKETS: usize = 32;
+/// Pages an [`InFlight`] holds at most.
+const MAX_PAGES: usize = 17;
+
+/// The data writes of one `write_file`, started and not yet waited for, with the frame
+/// reference of each page they read, kept inline (no allocation per call: a `write` of one
+/// page used to allocate and free two vectors). When full, it waits for what is in flight
+/// before taking more, which only makes some data durable sooner.
+struct InFlight {
+    tickets: [Option<virtio_blk::Ticket>; MAX_TICKETS],
+    ntickets: usize,
+    pages: [Option<PhysAddr>; MAX_PAGES],
+    npages: usize,
+}
+
+impl InFlight {
+    fn new() -> InFlight {
+        InFlight { tickets: [const { None }; MAX_TICKETS], ntickets: 0, pages: [None; MAX_PAGES], npages: 0 }
+    }
+
+    /// Starts writing the disk blocks `disk[k]` from block `first + k` of page `pa`, whose
+    /// frame reference this takes over (dropped once the writes complete).
+    fn add_page(&mut self, pa: PhysAddr, first: usize, disk: &[u32]) {
+        if self.ntickets + disk.len() > MAX_TICKETS || self.npages == MAX_PAGES {
+            self.wait();
+        }
+        let (tickets, n) = (&mut self.tickets, &mut self.ntickets);
+        start_writes(pa, first, disk, |t| {
+            tickets[*n] = Some(t);
+            *n += 1;
+        });
+        self.pages[self.npages] = Some(pa);
+        self.npages += 1;
+    }
+
+    /// Waits for every write started, then drops the pages' frame references.
+    fn wait(&mut self) {
+        virtio_blk::wait_all(self.tickets[..self.ntickets].iter_mut().filter_map(Option::take));
+        self.ntickets = 0;
+        for pa in self.pages[..self.npages].iter_mut().filter_map(Option::take) {
+            frame::free(pa);
+        }
+        self.npages = 0;
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.wait();
     }
 }

@@ -229,11 +229,6 @@ pub fn current() -> &'static Proc {
     try_current().expect("no current process")
 }
 
-/// The current process's pid (0 outside process context).
-pub fn current_pid() -> i32 {
-    try_current().map(|p| p.pid()).unwrap_or(0)
-}
-
 /// The private part of the current process.
 fn current_private() -> &'static ProcPrivate {
     // SAFETY: the running process is the only one that touches its private part.
@@ -425,7 +420,8 @@ fn reparent(p: &Proc) {
 
 /// Powers the machine off with `status` after writing back what the shared file mappings of
 /// every process modified, so that a clean shutdown (`poweroff`, init's exit) loses no store
-/// made through a mapping. Processes on other harts keep running meanwhile: a store made after
+/// made through a mapping, and after the log's last group is installed (the image needs no
+/// replay). Processes on other harts keep running meanwhile: a store made after
 /// its space was written back is lost, as on any machine switched off under running programs.
 pub fn shutdown(status: i32) -> ! {
     for p in PROCS.iter() {
@@ -434,6 +430,7 @@ pub fn shutdown(status: i32) -> ! {
             vm.sync_all();
         }
     }
+    crate::fs::log::flush();
     crate::drivers::power::poweroff(status)
 }
 

@@ -8,6 +8,7 @@
 use super::{current, State, PROCS};
 use crate::arch::switch::switch_context;
 use crate::arch::{cpu, csr};
+use crate::param::NPROC;
 use crate::sync::{SpinLock, SpinLockGuard};
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
@@ -87,9 +88,17 @@ pub fn yield_now() {
 }
 
 /// Atomically releases `guard`'s lock and sleeps on `chan`; retakes the lock on wakeup.
+///
+/// The sleeper announces itself ([`SLEEPERS`], [`SLEEP_CHAN`]) before it releases `guard`,
+/// so a waker that changes the condition under that lock afterwards finds it; taking its
+/// process lock before the release means the waker's lock of the process waits until the
+/// state says `Sleeping`.
 pub fn sleep<'a, T>(chan: usize, guard: SpinLockGuard<'a, T>) -> SpinLockGuard<'a, T> {
     let p = current();
+    let slot = p.slot();
     let lock: &'a SpinLock<T> = guard.lock_ref();
+    SLEEP_CHAN[slot].store(chan, Ordering::Relaxed);
+    SLEEPERS.fetch_or(1 << slot, Ordering::Relaxed);
     // Taking p.lock first means no wakeup can slip between releasing `guard` and sleeping.
     let mut g = p.lock.lock();
     drop(guard);
@@ -98,17 +107,36 @@ pub fn sleep<'a, T>(chan: usize, guard: SpinLockGuard<'a, T>) -> SpinLockGuard<'
     let mut g = sched(g);
     g.chan = 0;
     drop(g);
+    SLEEPERS.fetch_and(!(1 << slot), Ordering::Relaxed);
+    SLEEP_CHAN[slot].store(0, Ordering::Relaxed);
     lock.lock()
 }
 
+/// Slots that may be asleep: bit `i` is set by slot `i`'s `sleep` before it releases the
+/// condition's lock and cleared after it wakes, so a waker that took that lock after the
+/// sleeper released it sees the bit (and `SLEEP_CHAN[i]`) by the lock's ordering. [`wakeup`]
+/// locks only the slots whose bit is set and whose channel matches, instead of all 64.
+static SLEEPERS: AtomicU64 = AtomicU64::new(0);
+
+/// The channel slot `i` sleeps on while its bit in [`SLEEPERS`] is set (a hint: the process
+/// lock's `chan` and `state` decide).
+static SLEEP_CHAN: [AtomicUsize; NPROC] = [const { AtomicUsize::new(0) }; NPROC];
+
+const _: () = assert!(NPROC <= 64, "SLEEPERS has one bit per process slot");
+
 /// Wakes every process sleeping on `chan`. Must not be called with any process lock held.
+/// The condition the sleepers wait for must have been changed under the lock they sleep
+/// with (held here or released before this call), as every caller does.
 pub fn wakeup(chan: usize) {
-    let me = super::try_current().map(|p| p as *const _);
-    for p in PROCS.iter() {
-        if Some(p as *const _) == me {
+    let me = super::try_current().map(|p| p.slot());
+    let mut mask = SLEEPERS.load(Ordering::Relaxed);
+    while mask != 0 {
+        let i = mask.trailing_zeros() as usize;
+        mask &= mask - 1;
+        if Some(i) == me || SLEEP_CHAN[i].load(Ordering::Relaxed) != chan {
             continue;
         }
-        let mut g = p.lock.lock();
+        let mut g = PROCS[i].lock.lock();
         if g.state == State::Sleeping && g.chan == chan {
             g.set_runnable();
         }
