@@ -38,7 +38,11 @@ impl Vm {
                 space.vmas.update_range(range, |v| v.advice = a);
             }
             None if advice == abi::MADV_WILLNEED => will_need(space, range),
-            None => dont_need(space, range),
+            None => {
+                // Blocks shared since fork: whole ones let go, others copied (may fail).
+                space.prepare_removal(range.start(), range.end())?;
+                dont_need(space, range)
+            }
         }
         Ok(0)
     }

@@ -54,6 +54,10 @@ impl Vm {
             return Err(Errno::Access);
         }
         reserve_cuts(space, range)?;
+        // The present pages change below: blocks shared since fork become this space's own
+        // first (a copy that cannot be had fails the call before anything changed).
+        let pages = VaRange::new(range.start(), range.end()).expect("mappings lie below MAXVA");
+        space.resolve_reclaiming(pages, false)?;
         space.vmas.update_range(range, |v| v.prot = prot);
         let AddressSpace { pt, vmas, .. } = space;
         for vma in vmas.iter_overlapping(range) {
