@@ -93,8 +93,7 @@ impl Cursor {
                     self.pos = base + span;
                     return Some(Found { va: VirtAddr::new(base)?, pte, table, index, level });
                 }
-                let stub = self.through_stubs && level == 1 && pte.is_stub();
-                if !(pte.is_table() || stub) || level == 0 {
+                if level == 0 || !(pte.is_table() || (self.through_stubs && level == 1 && pte.is_stub())) {
                     self.pos = base + span; // below MAXVA + 1 GiB: no overflow
                     break;
                 }

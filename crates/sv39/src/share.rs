@@ -231,35 +231,33 @@ fn copy_block<M: TableMemory + ?Sized>(
     hi: usize,
     f: &mut impl FnMut(VirtAddr, &mut Pte) -> Option<Pte>,
 ) -> Result<(), MapError> {
-    let first = VirtAddr::new(lo).ok_or(MapError::Unaligned)?;
+    let first = VirtAddr::new(lo).ok_or(MapError::Unaligned)?.table_index(0);
     let mut theirs: Option<PhysAddr> = None;
-    let (mut index, mut va) = (first.table_index(0), lo);
-    while va < hi {
+    for index in first..first + (hi - lo) / PAGE_SIZE {
         let old = mem.read(table, index);
-        if old.is_leaf() {
-            let at = VirtAddr::new(va).ok_or(MapError::Unaligned)?;
-            // The child's table once per block, before `f` is called for a leaf not copied.
-            let dest = match theirs {
-                Some(t) => t,
-                None => {
-                    let slot = child.find_or_alloc(mem, at).ok_or(MapError::OutOfMemory)?;
-                    if slot.level != 0 {
-                        return Err(MapError::AlreadyMapped); // a superpage in the child
-                    }
-                    *theirs.insert(slot.table)
-                }
-            };
-            let mut pte = old;
-            let new = f(at, &mut pte);
-            if pte != old {
-                mem.write(table, index, pte);
-            }
-            if let Some(c) = new {
-                mem.write(dest, index, c);
-            }
+        if old == Pte::EMPTY || !old.is_leaf() {
+            continue;
         }
-        index += 1;
-        va += PAGE_SIZE;
+        let at = VirtAddr::new(lo + (index - first) * PAGE_SIZE).ok_or(MapError::Unaligned)?;
+        // The child's table once per block, before `f` is called for a leaf not copied.
+        let dest = match theirs {
+            Some(t) => t,
+            None => {
+                let slot = child.find_or_alloc(mem, at).ok_or(MapError::OutOfMemory)?;
+                if slot.level != 0 {
+                    return Err(MapError::AlreadyMapped); // a superpage in the child
+                }
+                *theirs.insert(slot.table)
+            }
+        };
+        let mut pte = old;
+        let new = f(at, &mut pte);
+        if pte != old {
+            mem.write(table, index, pte);
+        }
+        if let Some(c) = new {
+            mem.write(dest, index, c);
+        }
     }
     Ok(())
 }

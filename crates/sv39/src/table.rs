@@ -232,6 +232,9 @@ fn free_level<M: TableMemory + ?Sized>(mem: &mut M, table: PhysAddr, level: usiz
     let mut leaves = 0;
     for index in 0..crate::addr::ENTRIES {
         let pte = mem.read(table, index);
+        if pte == Pte::EMPTY {
+            continue; // most entries: one comparison
+        }
         if pte.is_leaf() {
             leaves += 1;
         } else if pte.is_table() && level > 0 {

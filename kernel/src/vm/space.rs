@@ -71,6 +71,10 @@ pub(super) struct AddressSpace {
     pub(super) reclaim_cursor: usize,
     /// Every mapping is gone for good (exit, or exec replaced the image): readers see nothing.
     pub(super) torn_down: bool,
+    /// The page table may hold stubs (`vm::stubs`): set by a fork that shared a block, in both
+    /// spaces; clear in a space that never forked or was forked from, so that its faults and
+    /// removals skip looking for them.
+    pub(super) stubs: bool,
 }
 
 impl AddressSpace {
@@ -92,6 +96,7 @@ impl AddressSpace {
             vmas: VmaSet::new(),
             reclaim_cursor: 0,
             torn_down: false,
+            stubs: false,
         })
     }
 
@@ -212,6 +217,7 @@ impl AddressSpace {
             }
         }
         if shared_blocks > 0 {
+            (self.stubs, child.stubs) = (true, true);
             flush_tlb(); // the parent's entries for the shared blocks are stubs now
         }
         result.map(|()| child)
@@ -234,7 +240,7 @@ impl AddressSpace {
 
     fn fault_in_once(&mut self, va: usize, access: Access) -> Result<(), Errno> {
         let page_va = page_round_down(va);
-        if self.pt.is_stubbed(addr::va(page_va)) {
+        if self.stubs && self.pt.is_stubbed(addr::va(page_va)) {
             // A block shared since fork: get it back (relinked, or copied) first. The fault
             // may have been the stub's alone: then the page now allows the access.
             let page = VaRange::new(page_va, page_va + PGSIZE).ok_or(Errno::Fault)?;

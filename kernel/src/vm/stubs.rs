@@ -97,6 +97,9 @@ impl AddressSpace {
     /// shared table cannot be copied; the blocks not resolved stay stubs, so nothing the
     /// process can see has changed.
     pub(super) fn resolve_stubs(&mut self, range: VaRange, keep_whole: bool) -> Result<(), Errno> {
+        if !self.stubs {
+            return Ok(());
+        }
         let AddressSpace { pt, vmas, brk, .. } = self;
         let heap_top = crate::mm::addr::page_round_up(*brk);
         let release = |_: VirtAddr, pte: Pte| frame::free(pte.pa());
@@ -111,6 +114,9 @@ impl AddressSpace {
         let Some(range) = VaRange::new(start, end.min(MAXVA)).filter(|r| !r.is_empty()) else {
             return Ok(());
         };
+        if !self.stubs {
+            return Ok(());
+        }
         self.resolve_reclaiming(range, true)?;
         self.pt.drop_stubs(range);
         Ok(())
@@ -136,11 +142,15 @@ impl AddressSpace {
     /// tables the others still hold keep their pages, the ones this space held last are
     /// linked again for the tear-down's walks to unmap. Copies and allocates nothing.
     pub(super) fn drop_all_stubs(&mut self) {
+        if !self.stubs {
+            return;
+        }
         let AddressSpace { pt, vmas, brk, .. } = self;
         // Every stub lies in a block that meets a user range: fork makes them only there, and
         // whatever removes a user range first resolves or drops the stubs in it.
         for range in user_ranges(*brk, vmas) {
             pt.drop_stubs(blocks_around(range));
         }
+        self.stubs = false;
     }
 }
