@@ -4,6 +4,9 @@
 //! `MADV_DONTNEED` (drop the range's present pages: private anonymous pages are freed and read
 //! as zeros again, private file pages are read from the file again, shared pages keep their
 //! data in their page cache, a dirty one marked dirty there so write-back still sees it).
+//! `MADV_DONTNEED` first lets go of the page tables fork shared over the range
+//! (`AddressSpace::prepare_removal`, `vm::stubs`), which may fail [NoMem] before anything
+//! changed.
 //!
 //! The advice steers the fault path (`vm::fault`) through [`readahead_pages`] and
 //! [`fault_around`]: `MADV_RANDOM` reads only the page faulted on and maps no neighbours,

@@ -4,7 +4,9 @@
 //! read (unless MAP_POPULATE). munmap removes any page range across any number of VMAs; for
 //! each removed piece the present pages are unmapped, dirty shared pages are marked in their
 //! cache and written back to the file (clamped to its size), and the piece's references to
-//! the file and cache are dropped.
+//! the file and cache are dropped. Page tables fork shared over the range are let go (whole
+//! blocks) or copied (blocks covered in part) first (`vm::stubs`), so munmap may fail [NoMem]
+//! before anything changed; exit and exec let go of all of them without copying.
 
 use super::anon::SharedAnon;
 use super::fault;
