@@ -21,8 +21,8 @@
 //!   share dropped, nothing allocated, nothing copied.
 //!
 //! Which blocks are shared: those below the trampoline's block in which no mapping of a file
-//! lies (the heap, the stack's and bss's blocks when no program text shares them, private and
-//! shared anonymous mappings). Blocks holding file pages are copied leaf by leaf as before,
+//! lies (the heap and the bss past the program file's last block, private and shared
+//! anonymous mappings). Blocks holding file pages are copied leaf by leaf as before,
 //! because truncation (`vm::truncate`) and reclaim (`vm::reclaim`) must be able to remove
 //! file pages from any space at any time without allocating; they walk with the changing
 //! leaf walk, which skips stubs, and a stubbed block holds no file page to skip. (A file
@@ -37,7 +37,7 @@ use abi::Errno;
 use vmspace::{Backing, Share, VirtRange, VmaSet};
 
 /// Bytes one level-0 table maps.
-pub(super) const BLOCK: usize = sv39::level_span(1);
+const BLOCK: usize = sv39::level_span(1);
 
 /// `range` rounded out to whole blocks.
 fn blocks_around(range: VaRange) -> VaRange {
