@@ -100,6 +100,15 @@ impl PageTable {
         self.tree.lookup(&RAM, va)
     }
 
+    /// The valid leaf entry for `va`, read through a stub when its block is one (the leaf
+    /// of the table shared since fork): for callers that only read the page, under the lock
+    /// that keeps this tree's share of the table.
+    pub fn lookup_shared(&self, va: VirtAddr) -> Option<Pte> {
+        let page = va.page_down().as_usize();
+        let range = VaRange::new(page, page.checked_add(PGSIZE)?)?;
+        self.tree.leaves(&RAM, range).next().map(|(_, pte)| pte)
+    }
+
     /// The physical address `va` translates to (page offset included), if mapped.
     pub fn translate(&self, va: VirtAddr) -> Option<PhysAddr> {
         self.tree.translate(&RAM, va)

@@ -290,7 +290,14 @@ impl AddressSpace {
             Access::Write => PteFlags::W,
             Access::Exec => PteFlags::X,
         };
-        let pte = match self.pt.lookup(addr::va(page_va)) {
+        let found = match self.pt.lookup(addr::va(page_va)) {
+            // A page of a block shared since fork that the kernel only reads (a `write`
+            // buffer, exec's arguments): read through the stub, copying no table. The shared
+            // table holds the frame, and this space its share of the table, under its lock.
+            None if access == Access::Read && self.stubs => self.pt.lookup_shared(addr::va(page_va)),
+            p => p,
+        };
+        let pte = match found {
             Some(p) if p.flags().contains(PteFlags::U | needed) => p,
             // Absent, or present without the permission (a private file page stored to
             // gets its copy; anything else fails below).

@@ -27,7 +27,8 @@
 //! file pages from any space at any time without allocating; they walk with the changing
 //! leaf walk, which skips stubs, and a stubbed block holds no file page to skip. (A file
 //! mapped into a stubbed block later has no page in the shared table; its first fault
-//! resolves the stub.) Read-only walkers (`vm::stats`' resident counts) read through stubs.
+//! resolves the stub.) Readers read through stubs instead of resolving them: `vm::stats`'
+//! resident counts, and the kernel's own reads of user memory (`AddressSpace::translate`).
 
 use super::space::{user_ranges, AddressSpace, MapObject, RECLAIM_TRIES};
 use crate::mm::frame;

@@ -343,3 +343,48 @@ pub fn tables_shared() -> TestResult {
     ensure!(taken < BLOCKS as i64 / 2, "fork took {} pages for {} blocks of anonymous memory", taken, BLOCKS);
     unmap(big, BLOCKS * BLOCK)
 }
+
+/// The kernel reads memory a child still shares with its parent (a `write` buffer, an `open`
+/// path) through the shared page table: the right bytes, and no page taken for a copy of the
+/// table.
+pub fn kernel_reads() -> TestResult {
+    const F: &str = "mmrdblk";
+    util::clean(&[F]);
+    util::pattern_file(F, 44, PG)?;
+    let (heap, _) = big_heap()?;
+    // A block of the heap with nothing else in it.
+    let buf = (heap + BLOCK).next_multiple_of(BLOCK) + 8 * PG;
+    // SAFETY: heap pages this case grew the break for, used by nothing else.
+    let bytes = unsafe { util::bytes_mut(buf, 256) };
+    for (i, b) in bytes[..64].iter_mut().enumerate() {
+        *b = util::pattern(45, i);
+    }
+    bytes[128..128 + F.len()].copy_from_slice(F.as_bytes());
+    bytes[128 + F.len()] = 0;
+    let (rd, wr) = fs::pipe().map_err(|e| alloc::format!("pipe: {}", e))?;
+    let status = util::in_child(|| {
+        let free = || util::kstat(abi::kstat::FREE_PAGES).unwrap_or(0);
+        let before = free();
+        let n = fs::write(wr, &bytes[..64]);
+        let after = free();
+        let fd = ulib::sys::open((buf + 128) as *const u8, abi::O_RDONLY);
+        let mut first = [0u8; 1];
+        let read = fs::read(fd as i32, &mut first);
+        match () {
+            _ if n != Ok(64) => 4,
+            _ if after != before => 5,
+            _ if fd < 0 => 6,
+            _ if read != Ok(1) || first[0] != util::pattern(44, 0) => 7,
+            _ => 0,
+        }
+    })?;
+    let _ = fs::close(wr);
+    let mut got = [0u8; 64];
+    let n = fs::read(rd, &mut got);
+    let _ = fs::close(rd);
+    ensure!(status != 5, "reading a buffer shared since fork took a page");
+    ensure!(status == 0, "the child's write or open from shared memory failed (status {})", status);
+    ensure!(n == Ok(64), "the pipe holds {:?} bytes, not 64", n);
+    util::check_pattern("the bytes written from shared memory", &got, 45, 0)?;
+    util::remove(F)
+}

@@ -83,6 +83,7 @@ static CASES: &[Case] = &[
     case("forkchanges", blocks::child_changes),
     case("forksharedblocks", blocks::shared_stays_shared),
     case("forktables", blocks::tables_shared),
+    case("forkreads", blocks::kernel_reads),
     case("truncself", trunc::own_mappings),
     case("trunccache", trunc::cache_pages),
     case("truncother", trunc::other_process),
