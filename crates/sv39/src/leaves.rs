@@ -43,6 +43,9 @@ struct Cursor {
     end: usize,
     /// `tables[l]`: the table at level `l` met last, with the first address it maps.
     tables: [Option<(usize, PhysAddr)>; LEVELS - 1],
+    /// Whether a stub is read through to the shared table it names (read-only walks) or
+    /// skipped like a missing table (walks that may change entries).
+    through_stubs: bool,
 }
 
 /// The first address of the `span`-sized block holding `va`.
@@ -51,8 +54,8 @@ fn block_start(va: usize, span: usize) -> usize {
 }
 
 impl Cursor {
-    fn new(root: PhysAddr, range: VaRange) -> Cursor {
-        Cursor { root, pos: range.start(), end: range.end(), tables: [None; LEVELS - 1] }
+    fn new(root: PhysAddr, range: VaRange, through_stubs: bool) -> Cursor {
+        Cursor { root, pos: range.start(), end: range.end(), tables: [None; LEVELS - 1], through_stubs }
     }
 
     /// What is left to visit.
@@ -90,7 +93,7 @@ impl Cursor {
                     self.pos = base + span;
                     return Some(Found { va: VirtAddr::new(base)?, pte, table, index, level });
                 }
-                if !pte.is_table() || level == 0 {
+                if level == 0 || !(pte.is_table() || (self.through_stubs && level == 1 && pte.is_stub())) {
                     self.pos = base + span; // below MAXVA + 1 GiB: no overflow
                     break;
                 }
@@ -129,9 +132,10 @@ impl<M: TableMemory + ?Sized> Iterator for Leaves<'_, M> {
 impl PageTable {
     /// The valid leaves in `range`, in address order, as an iterator. A superpage leaf (never
     /// made by this crate) that overlaps the range comes once, with its first address, which
-    /// may lie below `range.start()`.
+    /// may lie below `range.start()`. Stubs are read through: the leaves of a shared table
+    /// come as this tree's (read-only walks see what the tree maps, shared or not).
     pub fn leaves<'m, M: TableMemory + ?Sized>(&self, mem: &'m M, range: VaRange) -> Leaves<'m, M> {
-        Leaves { mem, cursor: Cursor::new(self.root(), range) }
+        Leaves { mem, cursor: Cursor::new(self.root(), range, true) }
     }
 
     /// Calls `f(va, pte)` for each valid leaf in `range`, in address order (as
@@ -156,14 +160,16 @@ impl PageTable {
     /// Like [`PageTable::for_each_leaf`], but `f` may change the entry through its `&mut Pte`;
     /// a changed entry is written back before the walk moves on. Setting it to [`Pte::EMPTY`]
     /// unmaps the page (the page itself is the caller's to free; tables stay until
-    /// `free_tables`). The new entry must be invalid or a leaf, never a table pointer.
+    /// `free_tables`). The new entry must be invalid or a leaf, never a table pointer. A stub
+    /// is skipped like a missing table: its leaves are shared and must not change under the
+    /// other holders (`share.rs`: resolve or drop it first).
     pub fn for_each_leaf_mut<M: TableMemory + ?Sized, B>(
         &self,
         mem: &mut M,
         range: VaRange,
         mut f: impl FnMut(VirtAddr, &mut Pte) -> ControlFlow<B>,
     ) -> ControlFlow<(B, VaRange)> {
-        let mut cursor = Cursor::new(self.root(), range);
+        let mut cursor = Cursor::new(self.root(), range, false);
         while let Some(found) = cursor.next(mem) {
             let mut pte = found.pte;
             let flow = f(found.va, &mut pte);
@@ -196,7 +202,7 @@ impl PageTable {
         range: VaRange,
         mut f: impl FnMut(VirtAddr, &mut Pte) -> Option<Pte>,
     ) -> Result<(), MapError> {
-        let mut cursor = Cursor::new(self.root(), range);
+        let mut cursor = Cursor::new(self.root(), range, false);
         while let Some(found) = cursor.next(mem) {
             let block = level_span(1);
             let block_end = block_start(found.va.as_usize(), block) + block;

@@ -15,6 +15,8 @@
 //! - [`VaRange`], [`Leaves`], [`PageTable::for_each_leaf`], [`PageTable::for_each_leaf_mut`]:
 //!   the one iterator over the mapped pages of a range, which skips missing tables whole and
 //!   can stop and resume.
+//! - [`PageTable::fork_range`], [`PageTable::resolve_stubs`], [`PageTable::drop_stubs`]:
+//!   level-0 tables shared between trees after fork, behind stubs (`share.rs`).
 //!
 //! # Cost
 //! | operation | table reads |
@@ -22,6 +24,8 @@
 //! | `walk`, `lookup`, `translate`, `update`, `map`, `unmap` | at most 3 |
 //! | leaf walk over a range | 1 per GiB + 1 per populated 2 MiB + 1 per page in populated 2 MiB |
 //! | `free_tables` | 512 per table |
+//! | `fork_range`, `drop_stubs`, resolving a stub whose table is no longer shared | 2 per populated 2 MiB (+ 1 per GiB) |
+//! | resolving a stub whose table is shared | 512 more, and one table allocated |
 #![no_std]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -34,6 +38,7 @@ mod leaves;
 mod memory;
 mod pte;
 mod range;
+mod share;
 mod table;
 
 #[cfg(any(test, feature = "testing"))]
@@ -41,6 +46,8 @@ pub mod testing;
 
 #[cfg(test)]
 mod model_tests;
+#[cfg(test)]
+mod share_tests;
 #[cfg(test)]
 mod table_tests;
 

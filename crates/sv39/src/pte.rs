@@ -41,6 +41,10 @@ impl PteFlags {
 const FLAG_BITS: u32 = 10;
 /// The 44-bit PPN field, bits 10..54.
 const PPN_MASK: u64 = ((1 << 44) - 1) << FLAG_BITS;
+/// The first software (RSW) bit: set, with V clear, in a level-1 entry that is a *stub*
+/// naming a level-0 table shared with other trees (`share.rs`). The hardware ignores every
+/// bit of an entry whose V is clear, so it never walks a stub.
+const STUB: u64 = 1 << 8;
 
 /// One Sv39 page-table entry: a physical page number and [`PteFlags`].
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
@@ -120,6 +124,20 @@ impl Pte {
     pub const fn is_table(self) -> bool {
         self.is_valid() && !self.flags().intersects(PteFlags::RWX)
     }
+
+    /// A stub naming the level-0 table at `table`: an invalid entry (the hardware faults on
+    /// it) that software reads as "this 2 MiB block's leaves are in a table shared with other
+    /// trees". Only level-1 entries are ever stubs.
+    #[inline]
+    pub const fn stub(table: PhysAddr) -> Pte {
+        Pte(((table.ppn().as_usize() as u64) << FLAG_BITS) | STUB)
+    }
+
+    /// True when the entry is a stub (V clear, the stub bit set): see [`Pte::stub`].
+    #[inline]
+    pub const fn is_stub(self) -> bool {
+        self.0 & (PteFlags::V.bits() | STUB) == STUB
+    }
 }
 
 impl fmt::Debug for Pte {
@@ -169,6 +187,17 @@ mod tests {
         // The top physical page survives the round trip.
         let top = PhysAddr::new(crate::addr::PA_END - crate::addr::PAGE_SIZE).unwrap();
         assert_eq!(Pte::new(top, PteFlags::V | PteFlags::R).pa(), top);
+    }
+
+    #[test]
+    fn stubs_are_invalid_and_name_their_table() {
+        let t = PhysAddr::new(0x8123_4000).unwrap();
+        let stub = Pte::stub(t);
+        assert!(stub.is_stub() && !stub.is_valid() && !stub.is_table() && !stub.is_leaf());
+        assert_eq!(stub.pa(), t);
+        assert!(!Pte::EMPTY.is_stub());
+        assert!(!Pte::new(t, PteFlags::V).is_stub(), "a table pointer is not a stub");
+        assert!(!Pte::from_bits(stub.bits() | PteFlags::V.bits()).is_stub());
     }
 
     #[test]

@@ -5,7 +5,9 @@
 //! [`TableMemory`] per call, so it knows nothing of locks or real memory. It owns the
 //! interior table pages (allocating them on demand, freeing them only in
 //! [`PageTable::free_tables`]); the leaf pages belong to whoever mapped them and are never
-//! freed here. Range walks live in `leaves.rs`.
+//! freed here. Range walks live in `leaves.rs`, level-0 tables shared between trees (fork)
+//! in `share.rs`. A single-address operation treats a stub like a missing table: `walk`,
+//! `lookup`, `translate` find nothing there and `update`, `map` refuse to allocate over it.
 
 use crate::addr::{is_page_aligned, level_span, PhysAddr, VirtAddr, LEVELS};
 use crate::memory::TableMemory;
@@ -95,10 +97,23 @@ impl PageTable {
         Some(Slot { table, index: va.table_index(0), level: 0 })
     }
 
-    /// Like `find`, but allocates missing tables; `None` only when allocation fails.
+    /// Like `find`, but allocates missing tables; `None` when allocation fails, or when the
+    /// 2 MiB block of `va` is a stub (its leaves are in a shared table: resolve it first).
     pub(crate) fn find_or_alloc<M: TableMemory + ?Sized>(&self, mem: &mut M, va: VirtAddr) -> Option<Slot> {
+        self.slot_or_alloc(mem, va, 0)
+    }
+
+    /// The slot of the entry for `va` at `level` (or the superpage leaf that stops the walk
+    /// above it), allocating the missing tables above that level. `None` when allocation
+    /// fails or a stub is met above `level`.
+    pub(crate) fn slot_or_alloc<M: TableMemory + ?Sized>(
+        &self,
+        mem: &mut M,
+        va: VirtAddr,
+        stop: usize,
+    ) -> Option<Slot> {
         let mut table = self.root;
-        for level in (1..LEVELS).rev() {
+        for level in (stop + 1..LEVELS).rev() {
             let index = va.table_index(level);
             let pte = mem.read(table, index);
             if pte.is_leaf() {
@@ -106,13 +121,15 @@ impl PageTable {
             }
             table = if pte.is_table() {
                 pte.pa()
+            } else if pte.is_stub() {
+                return None;
             } else {
                 let next = mem.alloc_table()?;
                 mem.write(table, index, Pte::new(next, PteFlags::V));
                 next
             };
         }
-        Some(Slot { table, index: va.table_index(0), level: 0 })
+        Some(Slot { table, index: va.table_index(stop), level: stop })
     }
 
     /// The entry for `va` (see the type's docs), which may be invalid; `None` when a table on
@@ -165,7 +182,8 @@ impl PageTable {
     ///
     /// Fails, changing no entry, when an address is unaligned, the flags make no valid leaf,
     /// `va` is already mapped, or a table cannot be allocated (tables allocated on the way stay,
-    /// empty, until `free_tables`).
+    /// empty, until `free_tables`); a block that is a stub counts as out of memory (resolve it
+    /// first, `share.rs`).
     pub fn map<M: TableMemory + ?Sized>(
         &self,
         mem: &mut M,
@@ -201,7 +219,8 @@ impl PageTable {
 
     /// Frees every interior table page and the root, consuming the handle. Leaves should be
     /// gone already: the return value counts the valid leaves still present, whose pages are
-    /// *not* freed (anything but 0 means the caller leaked them).
+    /// *not* freed (anything but 0 means the caller leaked them). A stub left over drops its
+    /// reference; when it was the last, the shared table goes too and its leaves count.
     #[must_use = "a nonzero count means mapped pages were leaked"]
     pub fn free_tables<M: TableMemory + ?Sized>(self, mem: &mut M) -> usize {
         free_level(mem, self.root, LEVELS - 1)
@@ -213,10 +232,15 @@ fn free_level<M: TableMemory + ?Sized>(mem: &mut M, table: PhysAddr, level: usiz
     let mut leaves = 0;
     for index in 0..crate::addr::ENTRIES {
         let pte = mem.read(table, index);
+        if pte == Pte::EMPTY {
+            continue; // most entries: one comparison
+        }
         if pte.is_leaf() {
             leaves += 1;
         } else if pte.is_table() && level > 0 {
             leaves += free_level(mem, pte.pa(), level - 1);
+        } else if pte.is_stub() && level == 1 && mem.unshare_table(pte.pa()) {
+            leaves += free_level(mem, pte.pa(), 0);
         }
     }
     mem.free_table(table);

@@ -3,7 +3,8 @@
 //!
 //! It is strict where real memory is forgiving, so bugs show up as panics: reading or writing
 //! a table it did not hand out (or already took back) panics, table addresses are never
-//! reused, and it counts live tables (leaks) and entry reads (to check that walks skip).
+//! reused, and it counts live tables (leaks) and entry reads (to check that walks skip). It
+//! keeps each table's reference count and panics when a shared table is freed.
 
 use crate::addr::{PhysAddr, ENTRIES, PAGE_SIZE};
 use crate::memory::TableMemory;
@@ -18,6 +19,7 @@ const FIRST_TABLE: usize = 0x8000_0000;
 /// Table pages in a `BTreeMap`, with an optional cap on how many may be live at once.
 pub struct FakeMemory {
     tables: BTreeMap<PhysAddr, Box<[Pte; ENTRIES]>>,
+    refs: BTreeMap<PhysAddr, usize>,
     next: usize,
     limit: Option<usize>,
     allocated: usize,
@@ -35,6 +37,7 @@ impl FakeMemory {
     pub fn new() -> FakeMemory {
         FakeMemory {
             tables: BTreeMap::new(),
+            refs: BTreeMap::new(),
             next: FIRST_TABLE,
             limit: None,
             allocated: 0,
@@ -60,6 +63,11 @@ impl FakeMemory {
     /// Tables handed out since creation.
     pub fn allocated_tables(&self) -> usize {
         self.allocated
+    }
+
+    /// The reference count of a live table.
+    pub fn table_refs(&self, table: PhysAddr) -> usize {
+        *self.refs.get(&table).unwrap_or_else(|| panic!("{table:?} is not a live table"))
     }
 
     /// Entry reads since creation or the last `reset_reads`.
@@ -96,10 +104,31 @@ impl TableMemory for FakeMemory {
         self.next += PAGE_SIZE;
         self.allocated += 1;
         self.tables.insert(pa, Box::new([Pte::EMPTY; ENTRIES]));
+        self.refs.insert(pa, 1);
         Some(pa)
     }
 
     fn free_table(&mut self, table: PhysAddr) {
         assert!(self.tables.remove(&table).is_some(), "free of {table:?}, not a live table");
+        let refs = self.refs.remove(&table);
+        assert_eq!(refs, Some(1), "free of {table:?}, which others still hold");
+    }
+
+    fn share_table(&mut self, table: PhysAddr) {
+        *self.refs.get_mut(&table).unwrap_or_else(|| panic!("share of {table:?}, not a live table")) += 1;
+    }
+
+    fn table_is_shared(&self, table: PhysAddr) -> bool {
+        self.table_refs(table) > 1
+    }
+
+    fn unshare_table(&mut self, table: PhysAddr) -> bool {
+        let refs =
+            self.refs.get_mut(&table).unwrap_or_else(|| panic!("unshare of {table:?}, not a live table"));
+        if *refs == 1 {
+            return true;
+        }
+        *refs -= 1;
+        false
     }
 }

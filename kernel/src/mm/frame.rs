@@ -4,7 +4,9 @@
 //!
 //! Every page has a reference count so that one physical page can be mapped in several
 //! address spaces (shared mappings, the page cache): `alloc` returns a page with count 1,
-//! `share` adds a reference, `free` drops one and recycles the page at zero.
+//! `share` adds a reference, `free` drops one and recycles the page at zero. Page-table pages
+//! use the same counts (a level-0 table shared by several address spaces after fork), with
+//! `unshare`, which drops a reference only when it is not the last.
 
 use super::addr::{PhysAddr, PGSIZE};
 use crate::sync::SpinLock;
@@ -121,6 +123,30 @@ pub fn free(pa: PhysAddr) {
         core::sync::atomic::fence(Ordering::Acquire);
         free_raw(pa.as_usize());
     }
+}
+
+/// Drops one reference to a page unless it is the last: returns true, leaving the count at 1,
+/// when the caller holds the only reference (the page is then its alone, to keep using or to
+/// `free`). Orderings as `free`'s: a dropped reference releases the caller's accesses, and
+/// the true answer acquires those of every holder that dropped one before.
+///
+/// # Panics
+/// If `pa` is not an allocated page of the managed range (a kernel bug).
+pub fn unshare(pa: PhysAddr) -> bool {
+    ref_of(pa, |r| {
+        let mut n = r.load(Ordering::Relaxed);
+        loop {
+            assert!(n > 0, "frame::unshare: free page {:#x}", pa.as_usize());
+            if n == 1 {
+                core::sync::atomic::fence(Ordering::Acquire);
+                return true;
+            }
+            match r.compare_exchange_weak(n, n - 1, Ordering::Release, Ordering::Relaxed) {
+                Ok(_) => return false,
+                Err(now) => n = now,
+            }
+        }
+    })
 }
 
 /// The number of references to an allocated page (0 for a free one).

@@ -4,7 +4,9 @@
 //! [`PageTable`] frees its tables when dropped.
 //!
 //! It knows nothing of processes or policy. Interior tables are freed only when the whole
-//! table goes away. Every walk over a range of pages is the crate's leaf iterator
+//! table goes away, except a level-0 table shared with other trees after fork (behind a stub,
+//! `sv39`'s `share.rs`), which carries a frame reference per tree and goes with the last.
+//! Every walk over a range of pages is the crate's leaf iterator
 //! ([`PageTable::leaves`], [`PageTable::for_each_leaf_mut`]); there is no other.
 
 use super::addr::{PhysAddr, VirtAddr, PGSIZE};
@@ -55,6 +57,18 @@ impl TableMemory for Ram {
     fn free_table(&mut self, table: PhysAddr) {
         frame::free(table);
     }
+
+    fn share_table(&mut self, table: PhysAddr) {
+        frame::share(table);
+    }
+
+    fn table_is_shared(&self, table: PhysAddr) -> bool {
+        frame::refcount(table) > 1 // Acquire
+    }
+
+    fn unshare_table(&mut self, table: PhysAddr) -> bool {
+        frame::unshare(table)
+    }
 }
 
 /// Flushes this hart's TLB (after clearing entries of the table it may have cached).
@@ -84,6 +98,15 @@ impl PageTable {
     /// The valid leaf entry for `va`, if any.
     pub fn lookup(&self, va: VirtAddr) -> Option<Pte> {
         self.tree.lookup(&RAM, va)
+    }
+
+    /// The valid leaf entry for `va`, read through a stub when its block is one (the leaf
+    /// of the table shared since fork): for callers that only read the page, under the lock
+    /// that keeps this tree's share of the table.
+    pub fn lookup_shared(&self, va: VirtAddr) -> Option<Pte> {
+        let page = va.page_down().as_usize();
+        let range = VaRange::new(page, page.checked_add(PGSIZE)?)?;
+        self.tree.leaves(&RAM, range).next().map(|(_, pte)| pte)
     }
 
     /// The physical address `va` translates to (page offset included), if mapped.
@@ -124,16 +147,18 @@ impl PageTable {
     }
 
     /// The valid leaves in `range` as `(va, pte)`, in address order; missing tables are
-    /// skipped whole, and `rest()` on the iterator says where to resume. Only reads: fine
-    /// while the owner of the table changes leaves on another hart. The iterator borrows the
-    /// table, so the tables it reads cannot be freed under it.
+    /// skipped whole, stubs read through, and `rest()` on the iterator says where to resume.
+    /// Only reads: fine while the owner of the table, or another holder of a shared one,
+    /// changes leaves on another hart. The iterator borrows the table, so the tables it reads
+    /// cannot be freed under it (a shared one lives while this tree holds its stub).
     pub fn leaves(&self, range: VaRange) -> sv39::Leaves<'_, Ram> {
         self.tree.leaves(&RAM, range)
     }
 
     /// Like `leaves`, but `f` may replace each entry (`Pte::EMPTY` unmaps the page; freeing
     /// the page is the caller's business) and may stop the walk: `Break((value, rest))` then
-    /// says where to resume.
+    /// says where to resume. Stubbed blocks are skipped (their leaves are shared: resolve or
+    /// drop them first).
     pub fn for_each_leaf_mut<B>(
         &mut self,
         range: VaRange,
@@ -142,21 +167,52 @@ impl PageTable {
         self.tree.for_each_leaf_mut(&mut Ram(()), range, f)
     }
 
-    /// Copies the valid leaves of `range` into `child` at the same addresses, as `f`
-    /// transforms them (`f` may change this table's entry and returns the child's, or `None`):
-    /// fork's copy, one child table walk per 2 MiB (`sv39::PageTable::copy_leaves`). Fails
-    /// [NoMem] when a child table cannot be allocated, the blocks before it copied.
-    pub fn copy_leaves(
+    /// Fork's copy of `range` into `child`: each 2 MiB block that `shareable(block)` allows
+    /// (or that is a stub already) is shared whole, both trees getting a stub and the level-0
+    /// table a reference; in the others each valid leaf is copied as `f` transforms it (`f`
+    /// may change this table's entry and returns the child's, or `None`). Returns the number
+    /// of blocks shared (`sv39::PageTable::fork_range`). Fails [NoMem] when a child table
+    /// cannot be allocated, the blocks before it done.
+    pub fn fork_range(
         &mut self,
         child: &mut PageTable,
         range: VaRange,
+        shareable: impl FnMut(VaRange) -> bool,
         f: impl FnMut(VirtAddr, &mut Pte) -> Option<Pte>,
-    ) -> Result<(), Errno> {
-        match self.tree.copy_leaves(&mut Ram(()), &child.tree, range, f) {
-            Ok(()) => Ok(()),
+    ) -> Result<usize, Errno> {
+        match self.tree.fork_range(&mut Ram(()), &child.tree, range, shareable, f) {
+            Ok(n) => Ok(n),
             Err(MapError::OutOfMemory) => Err(Errno::NoMem),
-            Err(e) => panic!("copy_leaves: {e}"),
+            Err(e) => panic!("fork_range: {e}"),
         }
+    }
+
+    /// Resolves the stubs of the blocks meeting `range` (with `keep_whole`, not those wholly
+    /// inside it) so that their leaves may change: a table no other tree holds is linked
+    /// again, a shared one is copied, each valid leaf as `f` makes it (`f` may change the
+    /// shared entry the same way for every holder); `release` gives up the leaves of an
+    /// original this tree turned out to hold last. Returns how many were resolved; fails
+    /// [NoMem] when a copy cannot be allocated (the stubs not yet resolved stay).
+    pub fn resolve_stubs(
+        &mut self,
+        range: VaRange,
+        keep_whole: bool,
+        f: impl FnMut(VirtAddr, &mut Pte) -> Pte,
+        release: impl FnMut(VirtAddr, Pte),
+    ) -> Result<usize, Errno> {
+        self.tree.resolve_stubs(&mut Ram(()), range, keep_whole, f, release).map_err(|_| Errno::NoMem)
+    }
+
+    /// Drops this tree's share of every stubbed block wholly inside `range`: the entry goes
+    /// empty, or, for the last holder, the table is linked again for the caller's walk to
+    /// unmap. Returns how many were dropped. Never allocates.
+    pub fn drop_stubs(&mut self, range: VaRange) -> usize {
+        self.tree.drop_stubs(&mut Ram(()), range)
+    }
+
+    /// True when the 2 MiB block holding `va` is a stub.
+    pub fn is_stubbed(&self, va: VirtAddr) -> bool {
+        self.tree.is_stubbed(&RAM, va)
     }
 
     /// `for_each_leaf_mut` over all of `range`, with a visitor that never stops.

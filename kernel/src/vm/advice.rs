@@ -4,6 +4,9 @@
 //! `MADV_DONTNEED` (drop the range's present pages: private anonymous pages are freed and read
 //! as zeros again, private file pages are read from the file again, shared pages keep their
 //! data in their page cache, a dirty one marked dirty there so write-back still sees it).
+//! `MADV_DONTNEED` first lets go of the page tables fork shared over the range
+//! (`AddressSpace::prepare_removal`, `vm::stubs`), which may fail [NoMem] before anything
+//! changed.
 //!
 //! The advice steers the fault path (`vm::fault`); what it does there is `vmcore`'s rule
 //! (`vmcore::Readahead::on_miss`, `vmcore::fault_around_on`): `MADV_RANDOM` reads only the
@@ -39,7 +42,11 @@ impl Vm {
                 space.vmas.update_range(range, |v| v.advice = a);
             }
             None if advice == abi::MADV_WILLNEED => will_need(space, range),
-            None => dont_need(space, range),
+            None => {
+                // Blocks shared since fork: whole ones let go, others copied (may fail).
+                space.prepare_removal(range.start(), range.end())?;
+                dont_need(space, range)
+            }
         }
         Ok(0)
     }

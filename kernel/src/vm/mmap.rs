@@ -4,7 +4,9 @@
 //! read (unless MAP_POPULATE). munmap removes any page range across any number of VMAs; for
 //! each removed piece the present pages are unmapped, dirty shared pages are marked in their
 //! cache and written back to the file (clamped to its size), and the piece's references to
-//! the file and cache are dropped.
+//! the file and cache are dropped. Page tables fork shared over the range are let go (whole
+//! blocks) or copied (blocks covered in part) first (`vm::stubs`), so munmap may fail [NoMem]
+//! before anything changed; exit and exec let go of all of them without copying.
 
 use super::anon::SharedAnon;
 use super::fault;
@@ -88,6 +90,7 @@ impl Vm {
                     {
                         return Err(Errno::NoMem);
                     }
+                    space.prepare_removal(range.start(), range.end())?;
                     unmap(space, range);
                 }
                 addr
@@ -102,6 +105,9 @@ impl Vm {
         let range = VirtRange::from_start_len(start, req.len).ok_or(Errno::NoMem)?;
         space.vmas.insert(Vma::new(range, req.prot, req.share, backing)).map_err(|_| Errno::Exist)?;
         if req.populate {
+            // A block shared since fork is this space's own first (else the pages stay lazy).
+            let pages = VaRange::new(range.start(), range.end()).expect("mappings lie below MAXVA");
+            let _ = space.resolve_reclaiming(pages, false);
             let access = if req.prot.contains(vmspace::Prot::WRITE) { Access::Write } else { Access::Read };
             for va in range.page_starts() {
                 if fault::fault_vma(space, va, access).is_err() {
@@ -129,6 +135,9 @@ impl Vm {
         if splits_one_vma(space, range) && !crate::mm::heap::has_room_for_user(MAPPING_HEAP_COST) {
             return Err(Errno::NoMem);
         }
+        // Blocks shared since fork: the whole ones are let go, the others copied (which may
+        // fail [NoMem] before anything is unmapped).
+        space.prepare_removal(range.start(), range.end())?;
         unmap(space, range);
         Ok(0)
     }
@@ -145,6 +154,8 @@ fn splits_one_vma(space: &AddressSpace, range: VirtRange) -> bool {
 }
 
 /// Removes every mapped page of `range` from `space`, writing back dirty shared file pages.
+/// Blocks shared since fork must have been let go or resolved first
+/// (`AddressSpace::prepare_removal`, `drop_all_stubs`): the walk skips their stubs.
 ///
 /// The VMAs go one at a time, lowest first (`VmaSet::take_first`), so the memory this takes
 /// stays constant (nothing is allocated) however many VMAs the range covers (a process may hold hundreds of thousands, and the kernel heap

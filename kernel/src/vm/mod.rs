@@ -6,7 +6,8 @@
 //! memory runs out), `truncate` (a mapped file cut by O_TRUNC), `stats` (counters and
 //! read-only views for `kstat`, `vmmaps` and Ctrl-P), `protect` (mprotect, and the range
 //! checks it shares with msync and madvise), `msync` (write-back and invalidation of a
-//! range), `advice` (madvise, and the advice's effect on readahead and fault-around).
+//! range), `advice` (madvise, and the advice's effect on readahead and fault-around), `stubs`
+//! (page tables fork shares whole, and getting them back before changing their pages).
 //!
 //! The policy is not here: what a fault does, copy-on-write, the PTE bits of a protection,
 //! the readahead and fault-around windows and which pages reclaim takes are the rules of the
@@ -28,6 +29,7 @@ mod protect;
 pub mod reclaim;
 pub mod space;
 pub mod stats;
+mod stubs;
 pub mod truncate;
 #[allow(clippy::module_inception)]
 mod vm;

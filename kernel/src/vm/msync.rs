@@ -12,6 +12,9 @@
 //! lacks (shared pages with D clear, private pages still mapping the cached page itself; a
 //! private copy is the process's own data and stays), then drops from the page cache the
 //! range's clean pages that nothing else references.
+//!
+//! Both walk file mappings only, whose pages never lie in a page table fork shares
+//! (`vm::stubs`); the walks skip such tables' stubs.
 
 use super::mmap::write_back;
 use super::protect::{check_mapped, user_range};

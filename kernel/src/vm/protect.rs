@@ -17,6 +17,9 @@
 //! The heap (`sbrk`, [heap_start, brk)) is not a VMA, so a range touching it fails like an
 //! unmapped one (a known gap; docs/syscalls.md).
 //!
+//! Page tables fork shared over the range become this space's own first (`vm::stubs`): a copy
+//! that cannot be allocated fails the call [NoMem] before anything changed.
+//!
 //! TLB: only the current process's table changes, and it runs on this hart alone (one thread
 //! per process); the TLB is flushed here and again on the way back to user mode.
 
@@ -54,6 +57,10 @@ impl Vm {
             return Err(Errno::Access);
         }
         reserve_cuts(space, range)?;
+        // The present pages change below: blocks shared since fork become this space's own
+        // first (a copy that cannot be had fails the call before anything changed).
+        let pages = VaRange::new(range.start(), range.end()).expect("mappings lie below MAXVA");
+        space.resolve_reclaiming(pages, false)?;
         space.vmas.update_range(range, |v| v.prot = prot);
         let AddressSpace { pt, vmas, .. } = space;
         for vma in vmas.iter_overlapping(range) {

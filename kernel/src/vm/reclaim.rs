@@ -40,6 +40,10 @@
 //! that run on no hart meanwhile (the current one, in the kernel; or an idle one held off the
 //! scheduler), and the trampoline flushes the TLB on every return to user mode; an explicit
 //! `sfence.vma` after a sweep makes this independent of that.
+//!
+//! The clock walks with the changing leaf walk, which skips the stubs of page tables fork
+//! shares (`vm::stubs`): those hold anonymous pages only, which reclaim never takes, so it
+//! needs no table copy (and no memory) to do its work.
 
 use super::fault::{core_bits, kind_of};
 use super::fileio;

@@ -12,7 +12,7 @@ use super::anon::SharedAnon;
 use crate::arch::trampoline;
 use crate::fs::file::File;
 use crate::mm::addr::{self, page_round_down, page_round_up};
-use crate::mm::pagetable::{PageTable, Pte, PteFlags, VaRange, MAXVA};
+use crate::mm::pagetable::{flush_tlb, PageTable, Pte, PteFlags, VaRange, MAXVA};
 use crate::mm::{frame, PhysAddr, VirtAddr, PGSIZE};
 use abi::Errno;
 use alloc::sync::Arc;
@@ -49,7 +49,7 @@ pub const HEAP_LIMIT: usize = 0x20_0000_0000;
 pub const MMAP_BASE: usize = HEAP_LIMIT;
 
 /// Reclaims (each freeing something) one fault may try before it fails for lack of memory.
-const RECLAIM_TRIES: usize = 8;
+pub(super) const RECLAIM_TRIES: usize = 8;
 
 /// What kind of access caused a fault or is requested by a copy.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -71,6 +71,10 @@ pub(super) struct AddressSpace {
     pub(super) reclaim_cursor: usize,
     /// Every mapping is gone for good (exit, or exec replaced the image): readers see nothing.
     pub(super) torn_down: bool,
+    /// The page table may hold stubs (`vm::stubs`): set by a fork that shared a block, in both
+    /// spaces; clear in a space that never forked or was forked from, so that its faults and
+    /// removals skip looking for them.
+    pub(super) stubs: bool,
 }
 
 impl AddressSpace {
@@ -92,6 +96,7 @@ impl AddressSpace {
             vmas: VmaSet::new(),
             reclaim_cursor: 0,
             torn_down: false,
+            stubs: false,
         })
     }
 
@@ -101,6 +106,10 @@ impl AddressSpace {
         let mut va = page_round_up(start);
         let end = page_round_up(end);
         let first = va;
+        // Pages of a block shared since fork are looked up and added in this space's own table.
+        if let Some(range) = VaRange::new(va, end.min(MAXVA)) {
+            self.resolve_reclaiming(range, false)?;
+        }
         while va < end {
             if self.pt.lookup(addr::va(va)).is_none() {
                 let Some(page) = super::reclaim::alloc_frame() else {
@@ -132,21 +141,31 @@ impl AddressSpace {
     }
 
     /// A copy of this space for a forked child whose trap frame page is `trapframe`, sharing
-    /// every present page: the child maps the very same frames (a reference each) and no page
-    /// is copied, so fork costs what walking the page tables costs. Pages of shared mappings
-    /// stay writable in both. Every private page (heap, stack, the image's data, private
-    /// mappings) becomes read-only in BOTH spaces: the first store by either side copies it,
-    /// or just makes it writable again when the other side no longer holds it
-    /// (`fault::write_fault_on_present`). The parent's dirty, writable pages lose only W: their
-    /// bytes stay in the frame both now map.
+    /// every present page: no page is copied, and the page tables only where they must be.
     ///
-    /// TLB: the parent is the current process, in the kernel on this hart, so no hart runs it
-    /// in user mode now; the trampoline flushes the TLB (`sfence.vma`) when it switches back to
-    /// the user page table, so no stale writable entry survives this call.
+    /// - A 2 MiB block of anonymous memory (`stubs::shareable`) is not copied at all: parent
+    ///   and child share its level-0 table behind a stub each (`vm::stubs`), so fork costs a
+    ///   few table reads per 2 MiB however many pages are present. The table's pages, W bits
+    ///   included, stay as they were until either side touches the block, which resolves its
+    ///   stub (relinking the table, or copying it copy-on-write). The parent's entries for
+    ///   those blocks become stubs, so its TLB is flushed.
+    /// - In the other blocks (those holding file pages, the trampoline's) each present page
+    ///   is mapped in the child, the same frame with one more reference. Pages of shared
+    ///   mappings stay writable in both. Every private page (the image's data, private file
+    ///   mappings) becomes read-only in BOTH spaces: the first store by either side copies
+    ///   it, or just makes it writable again when the other side no longer holds it
+    ///   (`fault::write_fault_on_present`). The parent's dirty, writable pages lose only W:
+    ///   their bytes stay in the frame both now map.
+    ///
+    /// TLB: the parent is the current process, in the kernel on this hart (one thread per
+    /// process, so no other hart runs it); the trampoline flushes the TLB (`sfence.vma`) when
+    /// it switches back to the user page table, and this call flushes it too, so no stale
+    /// writable entry survives.
     ///
     /// Fails [NoMem] when the child's tables cannot be allocated; the child's half-built space
-    /// is then dropped (dropping every reference it took) and the parent keeps all its pages,
-    /// some now read-only, which its next store resolves without copying (refcount 1).
+    /// is then dropped (dropping every reference it took, shares of tables included) and the
+    /// parent keeps all its pages, some now read-only or behind stubs, which its next access
+    /// resolves without copying (reference count 1).
     pub fn duplicate(&mut self, trapframe: PhysAddr) -> Result<AddressSpace, Errno> {
         // The child's copy of the VMAs comes from the kernel heap, which a user with many
         // mappings must not be able to exhaust (that would panic the kernel).
@@ -160,7 +179,9 @@ impl AddressSpace {
         child.vmas = self.vmas.clone();
         let AddressSpace { pt, vmas, brk, .. } = self;
         let heap_top = page_round_up(*brk);
-        for range in user_ranges(*brk, vmas) {
+        let mut shared_blocks = 0;
+        let mut result = Ok(());
+        'ranges: for range in user_ranges(*brk, vmas) {
             // Below the break lie the image, stack and heap, all private; above it each range
             // is one mapping.
             let shared = range.start() >= heap_top
@@ -172,18 +193,34 @@ impl AddressSpace {
                 // Should the child's tables run out, its drop releases what it took.
                 // Every leaf of a user range is a user page, with or without U: a present page
                 // of a `PROT_NONE` mapping has U clear (`vm::protect`) and is shared too.
-                pt.copy_leaves(&mut child.pt, part, |_, pte| {
-                    let f = pte.flags();
-                    frame::share(pte.pa());
-                    if shared {
-                        return Some(pte.with_flags(f - PteFlags::D)); // the child's stores set its D
+                let copied = pt.fork_range(
+                    &mut child.pt,
+                    part,
+                    |block| super::stubs::shareable(vmas, block),
+                    |_, pte| {
+                        let f = pte.flags();
+                        frame::share(pte.pa());
+                        if shared {
+                            return Some(pte.with_flags(f - PteFlags::D)); // the child's stores set its D
+                        }
+                        *pte = pte.with_flags(f - PteFlags::W);
+                        Some(*pte)
+                    },
+                );
+                match copied {
+                    Ok(n) => shared_blocks += n,
+                    Err(e) => {
+                        result = Err(e);
+                        break 'ranges;
                     }
-                    *pte = pte.with_flags(f - PteFlags::W);
-                    Some(*pte)
-                })?;
+                }
             }
         }
-        Ok(child)
+        if shared_blocks > 0 {
+            (self.stubs, child.stubs) = (true, true);
+            flush_tlb(); // the parent's entries for the shared blocks are stubs now
+        }
+        result.map(|()| child)
     }
 
     /// Handles a fault at `va`: a page of the heap not yet present is allocated zeroed; a page
@@ -203,6 +240,20 @@ impl AddressSpace {
 
     fn fault_in_once(&mut self, va: usize, access: Access) -> Result<(), Errno> {
         let page_va = page_round_down(va);
+        if self.stubs && self.pt.is_stubbed(addr::va(page_va)) {
+            // A block shared since fork: get it back (relinked, or copied) first. The fault
+            // may have been the stub's alone: then the page now allows the access.
+            let page = VaRange::new(page_va, page_va + PGSIZE).ok_or(Errno::Fault)?;
+            self.resolve_stubs(page, false)?;
+            let needed = match access {
+                Access::Read => PteFlags::R,
+                Access::Write => PteFlags::W,
+                Access::Exec => PteFlags::X,
+            };
+            if self.pt.lookup(addr::va(page_va)).is_some_and(|p| p.flags().contains(PteFlags::U | needed)) {
+                return Ok(());
+            }
+        }
         // The heap and the mappings never overlap (mmap and sbrk keep them apart).
         if va >= self.heap_start && va < self.brk {
             if let Some(pte) = self.pt.lookup(addr::va(page_va)) {
@@ -239,7 +290,14 @@ impl AddressSpace {
             Access::Write => PteFlags::W,
             Access::Exec => PteFlags::X,
         };
-        let pte = match self.pt.lookup(addr::va(page_va)) {
+        let found = match self.pt.lookup(addr::va(page_va)) {
+            // A page of a block shared since fork that the kernel only reads (a `write`
+            // buffer, exec's arguments): read through the stub, copying no table. The shared
+            // table holds the frame, and this space its share of the table, under its lock.
+            None if access == Access::Read && self.stubs => self.pt.lookup_shared(addr::va(page_va)),
+            p => p,
+        };
+        let pte = match found {
             Some(p) if p.flags().contains(PteFlags::U | needed) => p,
             // Absent, or present without the permission (a private file page stored to
             // gets its copy; anything else fails below).
@@ -289,6 +347,7 @@ impl AddressSpace {
             if new < self.heap_start {
                 return Err(Errno::Inval);
             }
+            self.prepare_removal(page_round_up(new), page_round_up(old))?;
             self.free_range(new, old);
             self.brk = new;
         }
@@ -350,7 +409,7 @@ fn end_of_file(vma: &vmspace::Vma<MapObject>) -> usize {
 /// The ranges of an address space whose break is `brk` and whose mappings are `vmas` that can
 /// hold user pages: [0, top of the heap), which holds the image, guard page, stack and heap
 /// (mappings are never placed below the break), and each mapping above it.
-fn user_ranges<'a>(brk: usize, vmas: &'a VmaSet<MapObject>) -> impl Iterator<Item = VaRange> + 'a {
+pub(super) fn user_ranges<'a>(brk: usize, vmas: &'a VmaSet<MapObject>) -> impl Iterator<Item = VaRange> + 'a {
     let heap_top = page_round_up(brk);
     let low = VaRange::new(0, heap_top).filter(|r| !r.is_empty());
     let above = VirtRange::new(heap_top, abi::USER_TOP);
@@ -365,6 +424,7 @@ impl Drop for AddressSpace {
     /// Frees every user page and (dropping `pt` afterwards) every page-table page. The trap
     /// frame page (owned by the process) is not freed.
     fn drop(&mut self) {
+        self.drop_all_stubs();
         let AddressSpace { pt, vmas, brk, .. } = self;
         for range in user_ranges(*brk, vmas) {
             // Every leaf here is a user page (a PROT_NONE one has no U bit).

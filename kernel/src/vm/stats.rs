@@ -169,7 +169,8 @@ pub fn prot_text(prot: u32) -> [u8; 3] {
 
 /// Pages of `range` present in the page table `pt` (a present page of a `PROT_NONE` mapping,
 /// which has no U bit, included). Missing interior tables are skipped whole (the leaf
-/// iterator), so a huge, mostly untouched mapping costs little.
+/// iterator), so a huge, mostly untouched mapping costs little. A page table shared since
+/// fork (`vm::stubs`) is read through its stub: its pages count as this space's.
 pub fn resident_pages(pt: &PageTable, range: VirtRange) -> u64 {
     let Some(pages) = VaRange::new(range.start(), range.end()) else { return 0 };
     pt.leaves(pages).count() as u64

@@ -27,6 +27,9 @@
 //! VMAs (and be locked against all of them), while truncating a mapped file is rare. The walk
 //! costs a lock and a look at each mapping of each process, and runs only when the file had
 //! bytes to lose. Lock order: `Vm` locks (one at a time) before the inode lock, as everywhere.
+//!
+//! Page tables fork shares (`vm::stubs`) never hold a file page, so the walk, which skips
+//! their stubs, misses nothing and never has to copy a table (it cannot fail).
 
 use super::pagecache::PageCache;
 use super::space::{AddressSpace, MapObject};

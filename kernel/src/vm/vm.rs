@@ -146,6 +146,9 @@ impl Vm {
     /// exit, and exec for the image it replaces. Readers find nothing from now on.
     pub fn tear_down(&self) {
         let mut s = self.lock();
+        // Tables shared since fork: this space's share goes, with no page copied or freed
+        // (the last holder's are unmapped below).
+        s.drop_all_stubs();
         super::mmap::unmap_all(&mut s);
         s.torn_down = true;
     }

@@ -28,6 +28,7 @@ mod util;
 mod advise;
 mod args;
 mod big;
+mod blocks;
 mod cow;
 mod faults;
 mod files;
@@ -76,6 +77,14 @@ static CASES: &[Case] = &[
     case("cowexec", cow::fork_exec),
     case("cowoom", cow::copy_oom),
     case("forkoom", cow::fork_oom),
+    case("forkblocks", blocks::private_both_ways),
+    case("forkexecblocks", blocks::fork_exec),
+    case("forkexitblocks", blocks::after_exit),
+    case("forknested", blocks::nested),
+    case("forkchanges", blocks::child_changes),
+    case("forksharedblocks", blocks::shared_stays_shared),
+    case("forktables", blocks::tables_shared),
+    case("forkreads", blocks::kernel_reads),
     case("truncself", trunc::own_mappings),
     case("trunccache", trunc::cache_pages),
     case("truncother", trunc::other_process),
