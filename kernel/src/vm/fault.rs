@@ -57,6 +57,20 @@ pub(super) fn core_bits(f: PteFlags) -> vmcore::PteFlags {
     vmcore::PteFlags::from_bits_truncate(f.bits())
 }
 
+/// Fork's rule for one present page, as `vmcore::fork_flags` states it: the child's entry
+/// takes one more reference to the frame; the parent's entry `pte` gets the parent's bits and
+/// the child's entry is returned. The rule depends only on whether the page's region is
+/// shared (a private page loses W on both sides; a shared one keeps W, the child's copy
+/// without D), so the region's kind is given by its sharing. V and the other bits stay.
+pub(super) fn fork_leaf(share: Share, pte: &mut Pte) -> Pte {
+    frame::share(pte.pa());
+    let old = pte.flags();
+    let (parent, child) = vmcore::fork_flags(VmaKind::new(share, false), core_bits(old));
+    let kept = old - kernel_bits(vmcore::PteFlags::ALL);
+    *pte = pte.with_flags(kept | kernel_bits(parent));
+    pte.with_flags(kept | kernel_bits(child))
+}
+
 /// The kind of a mapping, as `vmcore`'s rules see it.
 pub(super) fn kind_of(vma: &Vma<MapObject>) -> VmaKind {
     let file = matches!(&vma.backing, Backing::File { file: MapObject::File(_), .. });

@@ -198,13 +198,10 @@ impl AddressSpace {
                     part,
                     |block| super::stubs::shareable(vmas, block),
                     |_, pte| {
-                        let f = pte.flags();
-                        frame::share(pte.pa());
-                        if shared {
-                            return Some(pte.with_flags(f - PteFlags::D)); // the child's stores set its D
-                        }
-                        *pte = pte.with_flags(f - PteFlags::W);
-                        Some(*pte)
+                        Some(super::fault::fork_leaf(
+                            if shared { Share::Shared } else { Share::Private },
+                            pte,
+                        ))
                     },
                 );
                 match copied {

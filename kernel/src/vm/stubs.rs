@@ -32,7 +32,7 @@
 
 use super::space::{user_ranges, AddressSpace, MapObject, RECLAIM_TRIES};
 use crate::mm::frame;
-use crate::mm::pagetable::{Pte, PteFlags, VaRange, MAXVA};
+use crate::mm::pagetable::{Pte, VaRange, MAXVA};
 use crate::mm::{VirtAddr, PGSIZE};
 use abi::Errno;
 use vmspace::{Backing, Share, VirtRange, VmaSet};
@@ -83,12 +83,7 @@ fn cow_leaf<'a>(vmas: &'a VmaSet<MapObject>, heap_top: usize) -> impl FnMut(Virt
                 region.2
             }
         };
-        frame::share(pte.pa());
-        if shared {
-            return pte.with_flags(pte.flags() - PteFlags::D);
-        }
-        *pte = pte.with_flags(pte.flags() - PteFlags::W);
-        *pte
+        super::fault::fork_leaf(if shared { Share::Shared } else { Share::Private }, pte)
     }
 }
 
