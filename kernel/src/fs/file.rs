@@ -6,7 +6,7 @@
 //! taken while copying may itself use the file system (even the same file, through a
 //! mapping). `read` of a regular file copies straight from the file's cache pages (a frame
 //! reference keeps each page while it is copied with no lock held); `write` pins the user's
-//! pages first (`uaccess::pin_in`: a frame reference each, taken with no lock held), then
+//! pages first (`UserPages::pin_in`: a frame reference each, taken with no lock held), then
 //! copies from them into the cache pages under the inode lock (`fs::filedata`), falling back
 //! to a kernel buffer for the rest of a chunk whose own pages are being written (a buffer
 //! mapping the same file). Directories go through a kernel buffer both ways. This module must not
@@ -19,7 +19,7 @@ use super::filedata::Bytes;
 use super::inode::Inode;
 use super::{log, pipe};
 use crate::drivers::console;
-use crate::mm::uaccess;
+use crate::mm::uaccess::{self, UserPages};
 use crate::mm::PGSIZE;
 use crate::sync::{SleepLock, SpinLock};
 use abi::{Errno, Stat, CONSOLE_MAJOR};
@@ -336,18 +336,17 @@ fn write_inode(
 ) -> Result<usize, Errno> {
     let mut off = off.lock();
     let mut kbuf: Option<WriteBuffer> = None;
+    let mut pages = UserPages::new();
     let mut done = 0;
     while done < n {
         let m = (n - done).min(WRITE_CHUNK);
         let Some(va) = src.checked_add(done) else { return partial(done, Errno::Fault) };
-        let pinned = if regular { Some(uaccess::pin_in(va, m)) } else { None };
-        let pages = match pinned.transpose() {
-            Ok(pages) => pages,
-            Err(e) => return partial(done, e),
-        };
         let mut direct = 0;
-        if let Some(pages) = &pages {
-            match write_step(ip, &mut off, Bytes::User { pages, len: m }) {
+        if regular {
+            if let Err(e) = pages.pin_in(va, m) {
+                return partial(done, e);
+            }
+            match write_step(ip, &mut off, Bytes::User { pages: &pages, len: m }) {
                 Ok(w) => direct = w,
                 Err(e) => return partial(done, e),
             }
@@ -364,15 +363,12 @@ fn write_inode(
         }
         let Some(buf) = kbuf.as_deref_mut() else { return partial(done, Errno::NoMem) };
         let buf = &mut buf[..m - direct];
-        match &pages {
-            Some(pages) => pages.copy_to_slice(direct, buf),
-            None => {
-                if let Err(e) = uaccess::copy_in(buf, va) {
-                    return partial(done, e);
-                }
-            }
+        if regular {
+            pages.copy_to_slice(direct, buf);
+            pages.release();
+        } else if let Err(e) = uaccess::copy_in(buf, va) {
+            return partial(done, e);
         }
-        drop(pages);
         let mut next = 0;
         while next < buf.len() {
             match write_step(ip, &mut off, Bytes::Kernel(&buf[next..])) {

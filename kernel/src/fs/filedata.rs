@@ -48,7 +48,7 @@ const BLOCKS_PER_PAGE: usize = PGSIZE / BSIZE;
 const _: () = assert!(MAX_READAHEAD as usize * BLOCKS_PER_PAGE <= 128);
 
 /// The bytes a write stores: a kernel buffer, or the first `len` bytes of a range of user
-/// memory the caller pinned (`uaccess::pin_in`), copied from its frames into the cache pages.
+/// memory the caller pinned (`UserPages::pin_in`), copied from its frames into the cache pages.
 #[derive(Clone, Copy)]
 pub enum Bytes<'a> {
     Kernel(&'a [u8]),

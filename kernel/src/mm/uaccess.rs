@@ -3,9 +3,9 @@
 //! allows (lazy heap, mappings) and checking the U and R/W permission bits. A bad address
 //! yields `Errno::Fault`; nothing here can crash the kernel.
 //!
-//! `pin_in` is the one way to read user memory later, with locks held that a fault could
-//! need: it takes a reference to each frame of a range under the address-space lock, as
-//! `copy_in` would find them, and the bytes are copied from those frames afterwards.
+//! `UserPages::pin_in` is the one way to read user memory later, with locks held that a
+//! fault could need: it takes a reference to each frame of a range under the address-space
+//! lock, as `copy_in` would find them, and the bytes are copied from those frames afterwards.
 
 use super::{frame, page, PhysAddr, PGSIZE};
 use crate::proc;
@@ -43,13 +43,14 @@ pub fn copy_out_frame(dst: usize, pa: PhysAddr, off: usize, len: usize) -> Resul
 /// The most pages a [`UserPages`] holds.
 pub const MAX_PINNED_PAGES: usize = 17;
 
-/// The most bytes `pin_in` takes at once: whatever their alignment, they span at most
-/// `MAX_PINNED_PAGES` pages.
+/// The most bytes `UserPages::pin_in` takes at once: whatever their alignment, they span at
+/// most `MAX_PINNED_PAGES` pages.
 pub const MAX_PINNED_BYTES: usize = (MAX_PINNED_PAGES - 1) * PGSIZE;
 
 /// The frames behind a range of the current process's memory that the user may read, each
-/// with a frame reference taken under the address-space lock ([`pin_in`]). The kernel can
-/// copy from them afterwards with any lock held, since nothing about them can fault or sleep:
+/// with a frame reference taken under the address-space lock ([`UserPages::pin_in`]). The
+/// kernel can copy from them afterwards with any lock held, since nothing about them can
+/// fault or sleep:
 /// `write` copies the user's bytes straight into the file's cache pages under the inode lock.
 /// The bytes are the user's: another process sharing a page may store into it meanwhile, as
 /// it could during `copy_in`. Dropping it drops the references.
@@ -61,25 +62,39 @@ pub struct UserPages {
     first_off: usize,
 }
 
-/// Pins the `len` bytes (at most `MAX_PINNED_BYTES`) at user address `src` of the current
-/// process for reading: faults pages in and fails [Fault] exactly where `copy_in` would,
-/// and takes a reference to each frame.
-///
-/// # Panics
-/// If `len` exceeds `MAX_PINNED_BYTES` (a kernel bug).
-pub fn pin_in(src: usize, len: usize) -> Result<UserPages, Errno> {
-    assert!(len <= MAX_PINNED_BYTES, "pin_in: {len} bytes");
-    let mut pages = UserPages { frames: [None; MAX_PINNED_PAGES], count: 0, first_off: src % PGSIZE };
-    proc::with_vm(|vm| {
-        vm.pin_for_read(src, len, |pa| {
-            pages.frames[pages.count] = Some(pa);
-            pages.count += 1;
-        })
-    })?;
-    Ok(pages)
-}
-
 impl UserPages {
+    /// Nothing pinned yet.
+    pub const fn new() -> UserPages {
+        UserPages { frames: [None; MAX_PINNED_PAGES], count: 0, first_off: 0 }
+    }
+
+    /// Pins the `len` bytes (at most `MAX_PINNED_BYTES`) at user address `src` of the current
+    /// process for reading, in place of what was pinned before: faults pages in and fails
+    /// [Fault] exactly where `copy_in` would, and takes a reference to each frame. (Filled in
+    /// place: a `UserPages` is not moved once it is made, which costs a copy of its table.)
+    ///
+    /// # Panics
+    /// If `len` exceeds `MAX_PINNED_BYTES` (a kernel bug).
+    pub fn pin_in(&mut self, src: usize, len: usize) -> Result<(), Errno> {
+        assert!(len <= MAX_PINNED_BYTES, "pin_in: {len} bytes");
+        self.release();
+        self.first_off = src % PGSIZE;
+        proc::with_vm(|vm| {
+            vm.pin_for_read(src, len, |pa| {
+                self.frames[self.count] = Some(pa);
+                self.count += 1;
+            })
+        })
+    }
+
+    /// Drops the references, leaving nothing pinned.
+    pub fn release(&mut self) {
+        for pa in self.frames[..self.count].iter_mut().filter_map(Option::take) {
+            frame::free(pa);
+        }
+        self.count = 0;
+    }
+
     /// Whether frame `pa` is one of the pinned frames (a store into it would change the
     /// bytes still to be copied).
     pub fn holds(&self, pa: PhysAddr) -> bool {
@@ -118,8 +133,6 @@ impl UserPages {
 
 impl Drop for UserPages {
     fn drop(&mut self) {
-        for pa in self.frames[..self.count].iter().flatten() {
-            frame::free(*pa);
-        }
+        self.release();
     }
 }
