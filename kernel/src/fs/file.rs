@@ -5,18 +5,21 @@
 //! User memory is only touched with no inode lock and no transaction held, so a page fault
 //! taken while copying may itself use the file system (even the same file, through a
 //! mapping). `read` of a regular file copies straight from the file's cache pages (a frame
-//! reference keeps each page while it is copied with no lock held); `write` copies the user's
-//! bytes into a kernel buffer first, then into the cache pages under the inode lock
-//! (`fs::filedata`). Directories go through a kernel buffer both ways. This module must not
+//! reference keeps each page while it is copied with no lock held); `write` pins the user's
+//! pages first (`UserPages::pin_in`: a frame reference each, taken with no lock held), then
+//! copies from them into the cache pages under the inode lock (`fs::filedata`), falling back
+//! to a kernel buffer for the rest of a chunk whose own pages are being written (a buffer
+//! mapping the same file). Directories go through a kernel buffer both ways. This module must not
 //! resolve paths or allocate file descriptors (the system-call layer does).
 //!
 //! **Dropping the last `Arc<File>` of an inode runs a transaction: never do it between
 //! `log::begin_op` and `log::end_op`.**
 
+use super::filedata::Bytes;
 use super::inode::Inode;
 use super::{log, pipe};
 use crate::drivers::console;
-use crate::mm::uaccess;
+use crate::mm::uaccess::{self, UserPages};
 use crate::mm::PGSIZE;
 use crate::sync::{SleepLock, SpinLock};
 use abi::{Errno, Stat, CONSOLE_MAJOR};
@@ -139,7 +142,7 @@ impl File {
             return Err(Errno::BadF);
         }
         match &self.kind {
-            Kind::Inode { ip, off, .. } => write_inode(ip, off, src, n),
+            Kind::Inode { ip, off, regular } => write_inode(ip, off, *regular, src, n),
             Kind::Device { major, .. } if *major == CONSOLE_MAJOR => console::write(src, n),
             Kind::Device { .. } => Err(Errno::Io),
             Kind::PipeWrite(w) => w.write(src, n),
@@ -317,36 +320,78 @@ impl Drop for WriteBuffer {
     }
 }
 
-/// Writes through a kernel buffer, in as many transactions as the log's per-operation share
-/// requires (`InodeGuard::write` stops when the share runs out).
-fn write_inode(ip: &Inode, off: &SleepLock<u64>, src: usize, n: usize) -> Result<usize, Errno> {
+/// Writes `n` bytes from user address `src` at the open file's offset `off`, a chunk of
+/// `WRITE_CHUNK` bytes at a time, each chunk in as many transactions as the log's
+/// per-operation share requires (`InodeGuard::write` stops when the share runs out). A
+/// regular file takes a chunk straight from the user's pinned frames; what is left of it when
+/// such a write stops short (a page of the chunk's own source reached, or the log's share
+/// spent) goes through a kernel buffer, as a directory's whole chunk does. A chunk the user
+/// may not read whole is not written at all: the count so far, or -1.
+fn write_inode(
+    ip: &Inode,
+    off: &SleepLock<u64>,
+    regular: bool,
+    src: usize,
+    n: usize,
+) -> Result<usize, Errno> {
     let mut off = off.lock();
-    let mut kbuf = WriteBuffer::take(n.min(WRITE_CHUNK))?;
-    // kbuf[next..end] holds user bytes copied in but not yet written.
-    let (mut next, mut end) = (0, 0);
+    let mut kbuf: Option<WriteBuffer> = None;
+    let mut pages = UserPages::new();
     let mut done = 0;
     while done < n {
-        if next == end {
-            let m = (n - done).min(kbuf.len());
-            let copied =
-                src.checked_add(done).ok_or(Errno::Fault).and_then(|va| uaccess::copy_in(&mut kbuf[..m], va));
-            if let Err(e) = copied {
+        let m = (n - done).min(WRITE_CHUNK);
+        let Some(va) = src.checked_add(done) else { return partial(done, Errno::Fault) };
+        let mut direct = 0;
+        if regular {
+            if let Err(e) = pages.pin_in(va, m) {
                 return partial(done, e);
             }
-            (next, end) = (0, m);
-        }
-        log::begin_op();
-        let wrote = ip.lock().write(*off, &kbuf[next..end]);
-        log::end_op();
-        match wrote {
-            Ok(0) => break,
-            Ok(w) => {
-                *off += w as u64;
-                done += w;
-                next += w;
+            match write_step(ip, &mut off, Bytes::User { pages: &pages, len: m }) {
+                Ok(w) => direct = w,
+                Err(e) => return partial(done, e),
             }
-            Err(e) => return partial(done, e),
+            done += direct;
+            if direct == m {
+                continue;
+            }
+        }
+        if kbuf.is_none() {
+            match WriteBuffer::take(n.min(WRITE_CHUNK)) {
+                Ok(b) => kbuf = Some(b),
+                Err(e) => return partial(done, e),
+            }
+        }
+        let Some(buf) = kbuf.as_deref_mut() else { return partial(done, Errno::NoMem) };
+        let buf = &mut buf[..m - direct];
+        if regular {
+            pages.copy_to_slice(direct, buf);
+            pages.release();
+        } else if let Err(e) = uaccess::copy_in(buf, va) {
+            return partial(done, e);
+        }
+        let mut next = 0;
+        while next < buf.len() {
+            match write_step(ip, &mut off, Bytes::Kernel(&buf[next..])) {
+                Ok(0) => return Ok(done),
+                Ok(w) => {
+                    done += w;
+                    next += w;
+                }
+                Err(e) => return partial(done, e),
+            }
         }
     }
     Ok(done)
+}
+
+/// One transaction of a write: writes what of `src` it can at `*off` and moves the offset
+/// past it; returns the count (see `InodeGuard::write`).
+fn write_step(ip: &Inode, off: &mut u64, src: Bytes<'_>) -> Result<usize, Errno> {
+    log::begin_op();
+    let wrote = ip.lock().write_from(*off, src);
+    log::end_op();
+    if let Ok(w) = wrote {
+        *off += w as u64;
+    }
+    wrote
 }

@@ -18,6 +18,12 @@
 //! a transaction that has not committed is not reused before it does (`balloc`), so new data
 //! never lands in a block that a crash would give back to its old file.
 //!
+//! A `write` takes its bytes from a kernel buffer or, in the common case, straight from the
+//! user's frames, pinned by the caller before the inode lock ([`Bytes::User`]): one copy into
+//! the cache page, with nothing that can fault. When a page to be written is itself one of
+//! those frames (the buffer is a mapping of the same file), the write stops before it, so no
+//! source byte changes before it is read, and the caller writes the rest from a copy.
+//!
 //! Write-back of dirty mapped pages goes in batches (`Inode::write_back_pages`): one request
 //! per run of consecutive disk blocks across the batch's pages, all in flight at once.
 //!
@@ -27,6 +33,7 @@
 use super::inode::{Inode, InodeGuard};
 use super::{balloc, log};
 use crate::drivers::virtio_blk;
+use crate::mm::uaccess::UserPages;
 use crate::mm::{frame, page, PhysAddr, PGSIZE};
 use crate::vm::pagecache::MAX_READAHEAD;
 use crate::vm::reclaim::alloc_frame;
@@ -39,6 +46,53 @@ const BLOCKS_PER_PAGE: usize = PGSIZE / BSIZE;
 
 // `read_pages` tracks the blocks of one fill in a `u128`.
 const _: () = assert!(MAX_READAHEAD as usize * BLOCKS_PER_PAGE <= 128);
+
+/// The bytes a write stores: a kernel buffer, or the first `len` bytes of a range of user
+/// memory the caller pinned (`UserPages::pin_in`), copied from its frames into the cache pages.
+#[derive(Clone, Copy)]
+pub enum Bytes<'a> {
+    Kernel(&'a [u8]),
+    User { pages: &'a UserPages, len: usize },
+}
+
+impl<'a> Bytes<'a> {
+    /// The number of bytes.
+    pub fn len(&self) -> usize {
+        match self {
+            Bytes::Kernel(s) => s.len(),
+            Bytes::User { len, .. } => *len,
+        }
+    }
+
+    /// Whether there are no bytes.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The first `len` bytes (all of them when there are fewer).
+    pub fn prefix(self, len: usize) -> Bytes<'a> {
+        match self {
+            Bytes::Kernel(s) => Bytes::Kernel(&s[..len.min(s.len())]),
+            Bytes::User { pages, len: all } => Bytes::User { pages, len: len.min(all) },
+        }
+    }
+
+    /// Whether a store into frame `pa` could change these bytes.
+    fn holds(&self, pa: PhysAddr) -> bool {
+        match self {
+            Bytes::Kernel(_) => false,
+            Bytes::User { pages, .. } => pages.holds(pa),
+        }
+    }
+
+    /// Copies bytes [from, from + len) into frame `pa` at byte `at` (inside the page).
+    fn copy_to_page(&self, from: usize, pa: PhysAddr, at: usize, len: usize) {
+        match self {
+            Bytes::Kernel(s) => page::write(pa, at, &s[from..from + len]),
+            Bytes::User { pages, .. } => pages.copy_to_frame(from, pa, at, len),
+        }
+    }
+}
 
 impl InodeGuard<'_> {
     /// The page at `index` of this regular file, with a frame reference for the caller: from
@@ -141,11 +195,12 @@ impl InodeGuard<'_> {
     /// logged. Returns the count written, which is short when the operation's share of the
     /// log runs out (the caller continues in a new transaction; the first block is always
     /// written), the disk is full or the file reaches `MAXFILE_BYTES`; an error when nothing
-    /// could be written.
+    /// could be written. The count is also short, possibly 0, when a page to write holds
+    /// bytes of `src` (see the module docs).
     /// `src` starts at most at the end of the file and ends at most at `MAXFILE_BYTES`
     /// (`InodeGuard::write` checks). Offsets are 64-bit: positions are `usize` here, which
     /// is 64-bit on this kernel's only target.
-    pub(super) fn write_file(&mut self, off: u64, src: &[u8]) -> Result<usize, Errno> {
+    pub(super) fn write_file(&mut self, off: u64, src: Bytes<'_>) -> Result<usize, Errno> {
         let n = src.len();
         let mut done = 0;
         let mut failure = None;
@@ -158,6 +213,13 @@ impl InodeGuard<'_> {
             let pos = off as usize + done;
             let (index, at) = (pos / PGSIZE, pos % PGSIZE);
             let want = (PGSIZE - at).min(n - done);
+            // The page, if cached (the inode lock keeps it there until `page_for_write`). A
+            // page holding bytes of the source is not written: stop before it.
+            let cached = self.cache().lookup(index as u64);
+            if let Some(pa) = cached.filter(|&pa| src.holds(pa)) {
+                frame::free(pa);
+                break;
+            }
             // Allocate the blocks this piece touches, one by one while the log has room.
             let first_bn = pos / BSIZE;
             let last_bn = (pos + want - 1) / BSIZE;
@@ -167,6 +229,9 @@ impl InodeGuard<'_> {
             let mut found = [0u32; BLOCKS_PER_PAGE];
             if let Err(e) = self.lookup_blocks(first_bn, &mut found[..=last_bn - first_bn]) {
                 failure = Some(e);
+                if let Some(pa) = cached {
+                    frame::free(pa);
+                }
                 break;
             }
             for (bn, &existing) in (first_bn..=last_bn).zip(&found) {
@@ -207,17 +272,20 @@ impl InodeGuard<'_> {
                 mapped += 1;
             }
             if mapped == 0 {
+                if let Some(pa) = cached {
+                    frame::free(pa);
+                }
                 break;
             }
             let covered = want.min((first_bn + mapped) * BSIZE - pos);
-            let pa = match self.page_for_write(index as u64, at, covered) {
+            let pa = match self.page_for_write(index as u64, at, covered, cached) {
                 Ok(pa) => pa,
                 Err(e) => {
                     failure = Some(e);
                     break;
                 }
             };
-            page::write(pa, at, &src[done..done + covered]);
+            src.copy_to_page(done, pa, at, covered);
             let first_in_page = first_bn - index * BLOCKS_PER_PAGE;
             // The frame reference is kept until its writes complete.
             in_flight.add_page(pa, first_in_page, &disk[..mapped]);
@@ -244,12 +312,19 @@ impl InodeGuard<'_> {
     }
 
     /// The page at `index` for a write of `len` bytes at byte `at` of it, with a frame
-    /// reference: the cached page; or, when the write leaves none of the page's bytes inside
+    /// reference: the cached page (`cached`, when the caller looked it up already, with a
+    /// reference this takes over); or, when the write leaves none of the page's bytes inside
     /// the file untouched, a fresh zeroed page (nothing to read); else the page read from the
     /// disk.
-    fn page_for_write(&self, index: u64, at: usize, len: usize) -> Result<PhysAddr, Errno> {
+    fn page_for_write(
+        &self,
+        index: u64,
+        at: usize,
+        len: usize,
+        cached: Option<PhysAddr>,
+    ) -> Result<PhysAddr, Errno> {
         let cache = self.cache();
-        if let Some(pa) = cache.lookup(index) {
+        if let Some(pa) = cached.or_else(|| cache.lookup(index)) {
             return Ok(pa);
         }
         let page_start = index as usize * PGSIZE;

@@ -23,6 +23,7 @@
 //! on first lock. This module must not know about directories' contents, paths or files.
 
 use super::balloc::{self, Detached};
+use super::filedata::Bytes;
 use super::{bio, log, sb, ROOTDEV};
 use crate::sync::{SleepLock, SleepLockGuard, SpinLock};
 use crate::vm::pagecache::PageCache;
@@ -611,6 +612,12 @@ impl InodeGuard<'_> {
     /// Regular files are written through their page cache (`filedata`: data in place,
     /// metadata logged), directories through the buffer cache and the log.
     pub fn write(&mut self, off: u64, src: &[u8]) -> Result<usize, Errno> {
+        self.write_from(off, Bytes::Kernel(src))
+    }
+
+    /// `write` from `src`, which may be pinned user memory (`write()` of a regular file,
+    /// `fs::file`): only a regular file takes that [Inval otherwise].
+    pub fn write_from(&mut self, off: u64, src: Bytes<'_>) -> Result<usize, Errno> {
         if off > self.d.di.size {
             return Err(Errno::Inval);
         }
@@ -618,11 +625,14 @@ impl InodeGuard<'_> {
         if end <= off {
             return if src.is_empty() { Ok(0) } else { Err(Errno::NoSpc) };
         }
-        let src = &src[..(end - off) as usize];
+        let src = src.prefix((end - off) as usize);
         if self.file_type() == abi::T_FILE {
             return self.write_file(off, src);
         }
-        self.write_meta(off, src)
+        match src {
+            Bytes::Kernel(s) => self.write_meta(off, s),
+            Bytes::User { .. } => Err(Errno::Inval),
+        }
     }
 
     /// `write` of a directory (or other metadata) through the buffer cache and the log; `src`

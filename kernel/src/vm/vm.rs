@@ -22,7 +22,7 @@ use super::{stats, Access};
 use crate::fs::file::File;
 use crate::mm::addr::{page_round_down, VirtAddr};
 use crate::mm::pagetable::PteFlags;
-use crate::mm::{heap, page, PhysAddr, PGSIZE};
+use crate::mm::{frame, heap, page, PhysAddr, PGSIZE};
 use crate::sync::{SleepLock, SleepLockGuard};
 use abi::{Errno, VmMap};
 use alloc::sync::Arc;
@@ -97,6 +97,19 @@ impl Vm {
             true
         })
         .map(|_| ())
+    }
+
+    /// Takes a frame reference for each page of the user range [va, va + len) the user may
+    /// read, faulting pages in as `copy_in` does, and hands each frame to `keep`, in address
+    /// order (the caller drops the references). Fails [Fault] where `copy_in` would; the
+    /// frames handed over before the failure keep their references.
+    pub fn pin_for_read(&self, va: usize, len: usize, mut keep: impl FnMut(PhysAddr)) -> Result<(), Errno> {
+        let mut s = self.lock();
+        for_each_user_piece(&mut s, va, len, Access::Read, |pa, _, _, _| {
+            frame::share(pa);
+            keep(pa);
+            true
+        })
     }
 
     /// Copies a NUL-terminated string from user address `src` into `buf` and returns its

@@ -3,8 +3,9 @@
 //! any touch of a PROT_NONE mapping and calls into a mapping without PROT_EXEC (code in one
 //! with it runs); read() into a read-only mapping fails with -1; read(), write(), pipe(),
 //! fstat() and exec's strings work on mapped pages never touched before (the kernel faults
-//! them in), also when the mapping is of the very file being read or written, and a read()
-//! into a shared mapping reaches the file.
+//! them in), also when the mapping is of the very file being read or written (even over the
+//! pages the write overwrites), a source page unmapped or PROT_NONE in the middle of a write
+//! makes it stop before that chunk, and a read() into a shared mapping reaches the file.
 
 use crate::util::{self, check_pattern, check_zero, map, unmap, Ctx, TestResult, PG, RW};
 use core::hint::black_box;
@@ -394,6 +395,115 @@ pub fn prot_exec() -> TestResult {
     })?;
     for a in [x, xs, nx] {
         unmap(a, 2 * PG)?;
+    }
+    util::remove(F)
+}
+
+/// write() from a shared mapping of the file being written, over pages of that mapping the
+/// write itself overwrites: the file (and the mapping) get the bytes the buffer held when the
+/// call began, whether the buffer's pages were present or not, aligned or not, the source
+/// before the destination, after it or the same bytes.
+pub fn same_file_overlap() -> TestResult {
+    const F: &str = "mmovl";
+    const N: usize = 8 * PG;
+    util::clean(&[F]);
+    let cases = [(PG, 0, 4 * PG), (PG + 100, 0, 4 * PG + 50), (0, PG + 7, 5 * PG), (2 * PG, 2 * PG, 3 * PG)];
+    for (k, &(dst, src, len)) in cases.iter().enumerate() {
+        for present in [true, false] {
+            let seed = 60 + k;
+            util::pattern_file(F, seed, N)?;
+            let old = util::pattern_vec(seed, N);
+            let mut expect = old.clone();
+            expect[dst..dst + len].copy_from_slice(&old[src..src + len]);
+            let fd = util::open(F, O_RDWR)?;
+            let a = map(0, N, RW, MAP_SHARED, fd, 0)?;
+            if present {
+                // SAFETY: the mapping is readable; the loads make every page present.
+                let m = unsafe { util::bytes(a, N) };
+                black_box(m.iter().map(|&b| usize::from(b)).sum::<usize>());
+            }
+            // No lseek: move the offset to `dst` by reading.
+            let mut skip = alloc::vec![0u8; dst];
+            ensure!(fs::read(fd, &mut skip) == Ok(dst), "read() to move the offset to {}", dst);
+            let r = sys::write(fd, (a + src) as *const u8, len);
+            ensure!(
+                r == len as isize,
+                "write({}, map + {}, {}) from the file's own mapping returned {}",
+                dst,
+                src,
+                len,
+                r
+            );
+            // SAFETY: the mapping is readable.
+            let m = unsafe { util::bytes(a, N) };
+            ensure!(
+                m == &expect[..],
+                "case {} (present {}): the mapping does not show the write's bytes",
+                k,
+                present
+            );
+            unmap(a, N)?;
+            let _ = fs::close(fd);
+            let data = util::read_file(F)?;
+            ensure!(
+                data == expect,
+                "case {} (present {}): write() at {} from the file's own bytes at {} ({} bytes)",
+                k,
+                present,
+                dst,
+                src,
+                len
+            );
+        }
+    }
+    util::remove(F)
+}
+
+/// write() of several pages from a buffer with an unmapped or PROT_NONE page in the middle
+/// writes nothing when that page is among the call's first 64 KiB (-1), and otherwise
+/// returns a count short of the bad page with exactly that many bytes in the file.
+pub fn write_bad_middle() -> TestResult {
+    const F: &str = "mmbadmid";
+    const N: usize = 24 * PG;
+    util::clean(&[F]);
+    for unmapped in [false, true] {
+        for (pages, bad) in [(3, 1), (20, 18)] {
+            util::pattern_file(F, 71, N)?;
+            let buf = map(0, pages * PG, RW, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)?;
+            // SAFETY: the buffer is ours and writable.
+            unsafe { util::bytes_mut(buf, pages * PG) }.copy_from_slice(&util::pattern_vec(72, pages * PG));
+            if unmapped {
+                unmap(buf + bad * PG, PG)?;
+            } else {
+                crate::protect::protect(buf + bad * PG, PG, PROT_NONE)?;
+            }
+            let fd = util::open(F, O_RDWR)?;
+            let r = sys::write(fd, buf as *const u8, pages * PG);
+            let _ = fs::close(fd);
+            let what = alloc::format!(
+                "write of {} pages, page {} {}",
+                pages,
+                bad,
+                if unmapped { "unmapped" } else { "PROT_NONE" }
+            );
+            let data = util::read_file(F)?;
+            ensure!(data.len() == N, "{}: the file has {} bytes", what, data.len());
+            if bad * PG < 16 * PG {
+                ensure!(r == -1, "{} returned {}, expected -1", what, r);
+                check_pattern(&alloc::format!("file after {}", what), &data, 71, 0)?;
+            } else {
+                ensure!(r > 0 && r as usize <= bad * PG, "{} returned {}", what, r);
+                let r = r as usize;
+                check_pattern(&alloc::format!("bytes written by {}", what), &data[..r], 72, 0)?;
+                check_pattern(&alloc::format!("bytes after {}", what), &data[r..], 71, r)?;
+            }
+            if unmapped {
+                unmap(buf, bad * PG)?;
+                unmap(buf + (bad + 1) * PG, (pages - bad - 1) * PG)?;
+            } else {
+                unmap(buf, pages * PG)?;
+            }
+        }
     }
     util::remove(F)
 }

@@ -98,6 +98,8 @@ static CASES: &[Case] = &[
     case("readintoro", faults::read_into_readonly),
     case("syscallbuf", faults::syscall_buffers),
     case("samefilebuf", faults::same_file_buffers),
+    case("samefileovl", faults::same_file_overlap),
+    case("writebadmid", faults::write_bad_middle),
     case("callbufs", faults::other_call_buffers),
     case("holepunch", layout::hole_punch),
     case("spanthree", layout::span_three),
